@@ -1,0 +1,3 @@
+"""Capstan: the firmware of a DIY Bluetooth cassette player."""
+
+__version__ = "0.1.0"

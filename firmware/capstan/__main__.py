@@ -1,0 +1,5 @@
+import sys
+
+from capstan.cli import main
+
+sys.exit(main())

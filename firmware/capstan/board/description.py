@@ -1,0 +1,326 @@
+"""Load and validate hardware/board.toml, the one description of the board.
+
+Everything that knows a pin number, an I2C address, an ALSA device name or a
+mechanism constant reads it from here.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from capstan.errors import BoardError
+
+BUTTON_ROLES = ("play", "stop", "ff", "rew", "rec", "pair", "vol_up", "vol_down")
+SWITCH_ROLES = ("cassette_in", "tab_a", "tab_b", "notch_type2", "notch_type4")
+TACH_ROLES = ("take_up", "supply")
+OUTPUT_ROLES = (
+    "motor", "motor_reverse", "head_solenoid", "wind_idler", "record_relay", "adc_mux",
+    "dac_unmute",
+)
+LED_ROLES = ("status", "rec", "bt", "charge")
+I2C_ROLES = ("fuel_gauge", "charger", "led_driver")
+CASSETTE_LENGTHS = ("C46", "C60", "C90", "C120")
+BUS_PINS = {2: "I2C-1 SDA", 3: "I2C-1 SCL", 18: "I2S BCLK", 19: "I2S LRCLK", 20: "I2S DIN",
+            21: "I2S DOUT"}
+SAFE_OUTPUT_PINS = range(9, 28)  # pulled low at reset on every Pi
+
+DEFAULT_PATH = Path(__file__).resolve().parents[3] / "hardware" / "board.toml"
+
+
+@dataclass(frozen=True)
+class InputPin:
+    role: str
+    pin: int
+    active_low: bool
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class TachPin:
+    role: str
+    pin: int
+    pulses_per_turn: int
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class OutputPin:
+    role: str
+    pin: int
+    pwm: bool
+    frequency: float | None
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Led:
+    role: str
+    channel: int
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class I2CDevice:
+    role: str
+    chip: str
+    address: int
+
+
+@dataclass(frozen=True)
+class CassetteSpec:
+    length: str
+    minutes: float
+    thickness: float
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    profile: str
+    nominal_speed: float
+    hub_radius: float
+    leader: float
+    play_duty: float
+    motor_time_constant: float
+    wind_spindle_rpm: float
+    wind_duty: float
+    cassettes: dict[str, CassetteSpec]
+
+
+@dataclass(frozen=True)
+class Alsa:
+    capture: str
+    playback: str
+    rate: int
+    channels: int
+    capture_format: str
+    playback_format: str
+
+
+@dataclass(frozen=True)
+class BoardDescription:
+    name: str
+    compatible: str
+    computer: str
+    buttons: dict[str, InputPin]
+    switches: dict[str, InputPin]
+    tachometers: dict[str, TachPin]
+    outputs: dict[str, OutputPin]
+    leds: dict[str, Led]
+    led_driver: str
+    i2c_bus: int
+    i2c: dict[str, I2CDevice]
+    alsa: Alsa
+    mechanism: Mechanism
+    source: Path = field(default=DEFAULT_PATH)
+
+
+def load_board(path: Path | str | None = None) -> BoardDescription:
+    """Read and validate a board description; errors name the offending key."""
+    path = Path(path) if path else DEFAULT_PATH
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise BoardError(f"{path}: no such board description") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BoardError(f"{path}: not valid TOML: {exc}") from None
+    return parse_board(raw, path)
+
+
+def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescription:
+    r = _Reader(raw, str(path))
+    r.known(raw, "", {"board", "buttons", "switches", "tachometers", "outputs", "leds", "i2c",
+                      "alsa", "mechanism"})
+    board = r.table(raw, "board")
+    r.known(board, "board", {"name", "compatible", "computer"})
+    pins_used: dict[int, str] = {}
+
+    def claim(pin: int, key: str, output: bool) -> int:
+        if not isinstance(pin, int) or isinstance(pin, bool) or not 0 <= pin <= 27:
+            raise BoardError(f"{path}: {key}.pin must be a BCM GPIO number 0..27, got {pin!r}")
+        if pin in BUS_PINS:
+            raise BoardError(f"{path}: {key}.pin {pin} is taken by {BUS_PINS[pin]}")
+        if pin in pins_used:
+            raise BoardError(f"{path}: {key}.pin {pin} is already used by {pins_used[pin]}")
+        if output and pin not in SAFE_OUTPUT_PINS:
+            raise BoardError(f"{path}: {key}.pin {pin}: outputs must be on GPIO 9..27, "
+                             "which are pulled low at reset")
+        pins_used[pin] = key
+        return pin
+
+    def inputs(section: str, roles: tuple[str, ...]) -> dict[str, InputPin]:
+        table = r.table(raw, section)
+        r.roles(table, section, roles)
+        out = {}
+        for role in roles:
+            key = f"{section}.{role}"
+            entry = r.table(table, role, key)
+            r.known(entry, key, {"pin", "active", "label"})
+            active = r.value(entry, "active", key, str, choices=("low", "high"))
+            out[role] = InputPin(role, claim(r.value(entry, "pin", key, int), key, False),
+                                 active == "low", entry.get("label", ""))
+        return out
+
+    buttons = inputs("buttons", BUTTON_ROLES)
+    switches = inputs("switches", SWITCH_ROLES)
+
+    tach_table = r.table(raw, "tachometers")
+    r.roles(tach_table, "tachometers", TACH_ROLES)
+    tachs = {}
+    for role in TACH_ROLES:
+        key = f"tachometers.{role}"
+        entry = r.table(tach_table, role, key)
+        r.known(entry, key, {"pin", "pulses_per_turn", "label"})
+        ppt = r.value(entry, "pulses_per_turn", key, int)
+        if not 1 <= ppt <= 256:
+            raise BoardError(f"{path}: {key}.pulses_per_turn must be 1..256, got {ppt}")
+        tachs[role] = TachPin(role, claim(r.value(entry, "pin", key, int), key, False), ppt,
+                              entry.get("label", ""))
+
+    out_table = r.table(raw, "outputs")
+    r.roles(out_table, "outputs", OUTPUT_ROLES)
+    outputs = {}
+    for role in OUTPUT_ROLES:
+        key = f"outputs.{role}"
+        entry = r.table(out_table, role, key)
+        r.known(entry, key, {"pin", "kind", "frequency", "label"})
+        kind = r.value(entry, "kind", key, str, choices=("pwm", "digital"))
+        freq = entry.get("frequency")
+        if kind == "pwm" and not (isinstance(freq, int | float) and 10 <= freq <= 100_000):
+            raise BoardError(f"{path}: {key}.frequency must be 10..100000 Hz for a pwm output")
+        outputs[role] = OutputPin(role, claim(r.value(entry, "pin", key, int), key, True),
+                                  kind == "pwm", float(freq) if freq else None,
+                                  entry.get("label", ""))
+    if not outputs["motor"].pwm:
+        raise BoardError(f"{path}: outputs.motor.kind must be \"pwm\" (the motor speed is a duty)")
+
+    i2c_table = r.table(raw, "i2c")
+    r.roles(i2c_table, "i2c", I2C_ROLES, extra={"bus"})
+    bus = r.value(i2c_table, "bus", "i2c", int)
+    i2c = {}
+    addresses: dict[int, str] = {}
+    for role in I2C_ROLES:
+        key = f"i2c.{role}"
+        entry = r.table(i2c_table, role, key)
+        r.known(entry, key, {"chip", "address"})
+        addr = r.value(entry, "address", key, int)
+        if not 0x08 <= addr <= 0x77:
+            raise BoardError(f"{path}: {key}.address 0x{addr:02x} is out of the 7-bit range "
+                             "0x08..0x77")
+        if addr in addresses:
+            raise BoardError(f"{path}: {key}.address 0x{addr:02x} is already used by "
+                             f"{addresses[addr]}")
+        addresses[addr] = key
+        i2c[role] = I2CDevice(role, r.value(entry, "chip", key, str), addr)
+
+    led_table = r.table(raw, "leds")
+    r.roles(led_table, "leds", LED_ROLES, extra={"driver"})
+    led_driver = r.value(led_table, "driver", "leds", str, choices=tuple(i2c))
+    leds = {}
+    channels: dict[int, str] = {}
+    for role in LED_ROLES:
+        key = f"leds.{role}"
+        entry = r.table(led_table, role, key)
+        r.known(entry, key, {"channel", "label"})
+        ch = r.value(entry, "channel", key, int)
+        if not 0 <= ch <= 15 or ch in channels:
+            raise BoardError(f"{path}: {key}.channel must be a free channel 0..15, got {ch}")
+        channels[ch] = key
+        leds[role] = Led(role, ch, entry.get("label", ""))
+
+    alsa = r.table(raw, "alsa")
+    r.known(alsa, "alsa", {"capture", "playback", "rate", "channels", "capture_format",
+                           "playback_format"})
+    formats = ("S16_LE", "S32_LE")
+    alsa_desc = Alsa(
+        r.value(alsa, "capture", "alsa", str), r.value(alsa, "playback", "alsa", str),
+        r.value(alsa, "rate", "alsa", int, choices=(44100, 48000)),
+        r.value(alsa, "channels", "alsa", int, choices=(2,)),
+        r.value(alsa, "capture_format", "alsa", str, choices=formats),
+        r.value(alsa, "playback_format", "alsa", str, choices=formats),
+    )
+
+    mech = r.table(raw, "mechanism")
+    numbers = ("nominal_speed", "hub_radius", "leader", "play_duty", "motor_time_constant",
+               "wind_spindle_rpm", "wind_duty")
+    r.known(mech, "mechanism", {"profile", "cassettes", *numbers})
+    values = {}
+    for name in numbers:
+        v = r.value(mech, name, "mechanism", (int, float))
+        if v < 0 or (v == 0 and name != "leader"):
+            raise BoardError(f"{path}: mechanism.{name} must be positive, got {v}")
+        values[name] = float(v)
+    for name in ("play_duty", "wind_duty"):
+        if values[name] > 1:
+            raise BoardError(f"{path}: mechanism.{name} is a duty 0..1, got {values[name]}")
+    cass_table = r.table(mech, "cassettes", "mechanism")
+    r.roles(cass_table, "mechanism.cassettes", CASSETTE_LENGTHS)
+    cassettes = {}
+    for length in CASSETTE_LENGTHS:
+        key = f"mechanism.cassettes.{length}"
+        entry = r.table(cass_table, length, key)
+        r.known(entry, key, {"minutes", "thickness"})
+        minutes = float(r.value(entry, "minutes", key, (int, float)))
+        thickness = float(r.value(entry, "thickness", key, (int, float)))
+        if not 1 <= minutes <= 120 or not 3e-6 <= thickness <= 40e-6:
+            raise BoardError(f"{path}: {key}: minutes 1..120 and thickness 3e-6..40e-6 m")
+        cassettes[length] = CassetteSpec(length, minutes, thickness)
+    mechanism = Mechanism(profile=r.value(mech, "profile", "mechanism", str,
+                                          choices=("direct-drive",)),
+                          cassettes=cassettes, **values)
+
+    return BoardDescription(
+        name=r.value(board, "name", "board", str),
+        compatible=r.value(board, "compatible", "board", str),
+        computer=r.value(board, "computer", "board", str),
+        buttons=buttons, switches=switches, tachometers=tachs, outputs=outputs, leds=leds,
+        led_driver=led_driver, i2c_bus=bus, i2c=i2c, alsa=alsa_desc, mechanism=mechanism,
+        source=path,
+    )
+
+
+class _Reader:
+    def __init__(self, raw: dict[str, Any], where: str) -> None:
+        self.raw = raw
+        self.where = where
+
+    def fail(self, msg: str) -> BoardError:
+        return BoardError(f"{self.where}: {msg}")
+
+    def table(self, parent: dict[str, Any], name: str, key: str | None = None) -> dict[str, Any]:
+        key = key or name
+        if name not in parent:
+            raise self.fail(f"missing [{key}]")
+        value = parent[name]
+        if not isinstance(value, dict):
+            raise self.fail(f"{key} must be a table")
+        return value
+
+    def known(self, table: dict[str, Any], key: str, allowed: set[str]) -> None:
+        for name in table:
+            if name not in allowed:
+                where = f"{key}.{name}" if key else name
+                raise self.fail(f"unknown key {where} (known: {', '.join(sorted(allowed))})")
+
+    def roles(self, table: dict[str, Any], key: str, roles: tuple[str, ...],
+              extra: set[str] = frozenset()) -> None:
+        for name in table:
+            if name not in roles and name not in extra:
+                raise self.fail(f"unknown role {key}.{name} (roles: {', '.join(roles)})")
+        for role in roles:
+            if role not in table:
+                raise self.fail(f"missing role {key}.{role}")
+
+    def value(self, table: dict[str, Any], name: str, key: str, kind: Any,
+              choices: tuple[Any, ...] | None = None) -> Any:
+        if name not in table:
+            raise self.fail(f"missing {key}.{name}")
+        v = table[name]
+        if isinstance(v, bool) or not isinstance(v, kind):
+            raise self.fail(f"{key}.{name} has the wrong type: {v!r}")
+        if choices is not None and v not in choices:
+            raise self.fail(f"{key}.{name} must be one of {', '.join(map(str, choices))}, "
+                            f"got {v!r}")
+        return v

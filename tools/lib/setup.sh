@@ -1,0 +1,70 @@
+# Shared set-up for tools/sim and tools/test: sourced, not run.
+# Installs what is missing, and only that: Debian packages, a .venv, the package.
+# Idempotent: a second run checks and does nothing.
+set -euo pipefail
+
+CAPSTAN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="$CAPSTAN_ROOT/.venv"
+
+# The Debian packages the firmware and its tests use (see docs/development.md).
+#  - libasound2-dev, gcc, python3-dev: build pyalsaaudio against the real alsa-lib
+#  - libdbus-1-dev, libglib2.0-dev, pkg-config: build dbus-python, which python-dbusmock needs
+#  - dbus, bluez-alsa-utils, libasound2-plugin-bluez: private D-Bus + real BlueALSA in tests
+#  - minisign: cross-checks update signatures; mtools, dosfstools, fdisk, e2fsprogs, xz-utils: SD images
+CAPSTAN_DEBS_BASE=(python3 python3-venv python3-dev gcc libc6-dev pkg-config libasound2-dev libasound2-plugins libdbus-1-dev libglib2.0-dev)
+CAPSTAN_DEBS_TEST=(dbus bluez-alsa-utils libasound2-plugin-bluez minisign mtools dosfstools fdisk e2fsprogs xz-utils)
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"
+    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+    else echo "capstan: need root (or sudo) to install Debian packages: $*" >&2; return 1
+    fi
+}
+
+ensure_debs() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "capstan: installing Debian packages: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+pick_python() {
+    # Prefer the python3 on PATH (Debian's on a Pi); it must be 3.11 or newer.
+    local py
+    for py in python3 python3.12 python3.11; do
+        if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+            echo "$py"; return 0
+        fi
+    done
+    echo "capstan: Python 3.11 or newer is needed (Debian 12 ships 3.11)" >&2
+    return 1
+}
+
+ensure_venv() {
+    # $1: the extras to install, e.g. "sim" or "dev,sim"
+    local extras="$1" py stamp want
+    if [ ! -x "$VENV/bin/python" ]; then
+        py="$(pick_python)"
+        echo "capstan: creating $VENV"
+        "$py" -m venv "$VENV"
+    fi
+    want="$(cat "$CAPSTAN_ROOT/setup.cfg" "$CAPSTAN_ROOT/pyproject.toml" | sha256sum | cut -c1-16)-$extras"
+    stamp="$VENV/.capstan-installed"
+    if [ ! -f "$stamp" ] || ! grep -qx -- "$want" "$stamp" || ! "$VENV/bin/python" -c 'import capstan' 2>/dev/null; then
+        echo "capstan: installing the firmware and its dependencies into .venv [$extras]"
+        "$VENV/bin/python" -m pip install -q --upgrade pip
+        "$VENV/bin/python" -m pip install -q -e "$CAPSTAN_ROOT[$extras]"
+        echo "$want" >> "$stamp"
+    fi
+}
+
+ensure_demo_media() {
+    # The demo mixtape is synthesized, not committed (see tools/make-demo-cassette).
+    if [ ! -f "$CAPSTAN_ROOT/examples/media/demo-mixtape.wav" ]; then
+        "$VENV/bin/python" "$CAPSTAN_ROOT/tools/make-demo-cassette" --out "$CAPSTAN_ROOT/examples/media"
+    fi
+}
