@@ -1,0 +1,105 @@
+"""The hardware boundary. `open_board()` picks the real Pi or the simulated deck, once, at start-up.
+
+Real backends are imported lazily, so a laptop never imports RPi.GPIO.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from capstan.board.description import BoardDescription
+from capstan.board.protocols import (
+    CaptureStream,
+    DigitalIn,
+    DigitalOut,
+    I2CBus,
+    PlaybackStream,
+    PwmOut,
+)
+from capstan.errors import BoardError
+
+BOARD_KINDS = ("pi", "sim")
+
+
+@dataclass
+class Board:
+    kind: str
+    description: BoardDescription
+    buttons: dict[str, DigitalIn]
+    switches: dict[str, DigitalIn]
+    tachometers: dict[str, DigitalIn]
+    outputs: dict[str, DigitalOut | PwmOut]
+    leds: dict[str, PwmOut]
+    i2c: I2CBus
+    capture: CaptureStream
+    playback: PlaybackStream
+    deck: Any = None  # the SimDeck on the simulated board
+    _closers: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Everything off and released; safe to call twice."""
+        for out in self.outputs.values():
+            try:
+                out.write(0)
+            except Exception:  # noqa: BLE001 - keep switching the others off
+                pass
+        for closer in [*self.leds.values(), *self.outputs.values(), *self.buttons.values(),
+                       *self.switches.values(), *self.tachometers.values(), *self._closers]:
+            try:
+                closer.close()
+            except Exception:  # noqa: BLE001
+                pass
+        self._closers.clear()
+
+
+def open_board(kind: str, description: BoardDescription, loop: asyncio.AbstractEventLoop,
+               period: int = 1024, jack_wav: Path | None = None, deck: Any = None,
+               seed: int = 0) -> Board:
+    if kind == "sim":
+        return _open_sim(description, loop, period, jack_wav, deck, seed)
+    if kind == "pi":
+        from capstan.board.pi import open_pi_board
+
+        return open_pi_board(description, loop, period)
+    raise BoardError(f"unknown board {kind!r}: choose one of {', '.join(BOARD_KINDS)}")
+
+
+def open_gpio(factory: Any, description: BoardDescription, loop: asyncio.AbstractEventLoop,
+              edge_time: Any = None) -> dict[str, dict[str, Any]]:
+    """Every pin of the description over one gpiozero pin factory."""
+    from capstan.board.gpio import GpioInput, GpioOutput, GpioPwm
+
+    d = description
+
+    def inp(pin: int, pull: str = "up") -> GpioInput:
+        return GpioInput(factory, pin, loop, pull=pull, edge_time=edge_time)
+
+    outputs: dict[str, Any] = {}
+    for role, o in d.outputs.items():
+        outputs[role] = GpioPwm(factory, o.pin, o.frequency) if o.pwm else GpioOutput(factory, o.pin)
+    return {
+        "buttons": {r: inp(p.pin, "up" if p.active_low else "down") for r, p in d.buttons.items()},
+        "switches": {r: inp(p.pin, "up" if p.active_low else "down")
+                     for r, p in d.switches.items()},
+        "tachometers": {r: inp(p.pin, "up") for r, p in d.tachometers.items()},
+        "outputs": outputs,
+    }
+
+
+def _open_sim(description: BoardDescription, loop: asyncio.AbstractEventLoop, period: int,
+              jack_wav: Path | None, deck: Any, seed: int) -> Board:
+    from capstan.board.simulated import SimCapture, SimLed, SimPlayback
+    from capstan.sim.deck import SimDeck
+
+    deck = deck or SimDeck(description, loop, seed=seed)
+    pins = open_gpio(deck.factory, description, loop, edge_time=loop.time)
+    # The factory's pull-ups would otherwise override the levels the deck set up.
+    deck.resync_inputs()
+    return Board(
+        kind="sim", description=description, leds={r: SimLed(deck, r) for r in description.leds},
+        i2c=deck.i2c, capture=SimCapture(deck, loop, period),
+        playback=SimPlayback(deck, loop, period, jack_wav), deck=deck, **pins,
+    )

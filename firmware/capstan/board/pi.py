@@ -1,0 +1,58 @@
+"""The real board: gpiozero pin factories (RPi.GPIO up to the Pi 4, lgpio on the Pi 5), smbus2, ALSA."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from capstan.board.description import BoardDescription
+from capstan.errors import BoardError
+
+log = logging.getLogger(__name__)
+
+
+def _is_pi5() -> bool:
+    try:
+        return "Raspberry Pi 5" in Path("/proc/device-tree/model").read_text(errors="ignore")
+    except OSError:
+        return False
+
+
+def pin_factory() -> Any:
+    """lgpio on a Pi 5 (RPi.GPIO cannot drive its RP1), RPi.GPIO on every earlier Pi."""
+    try:
+        if _is_pi5():
+            from gpiozero.pins.lgpio import LGPIOFactory
+
+            return LGPIOFactory()
+        from gpiozero.pins.rpigpio import RPiGPIOFactory
+
+        return RPiGPIOFactory()
+    except Exception as exc:  # noqa: BLE001 - RPi.GPIO raises RuntimeError off a Pi
+        raise BoardError(f"cannot open the Pi's GPIO ({exc}); on a laptop use --board sim") from exc
+
+
+def open_pi_board(description: BoardDescription, loop: asyncio.AbstractEventLoop,
+                  period: int) -> Any:
+    from smbus2 import SMBus
+
+    from capstan.board import Board, open_gpio
+    from capstan.board.alsa import AlsaCapture, AlsaPlayback
+    from capstan.chips.pca9685 import LedDriver
+
+    d = description
+    pins = open_gpio(pin_factory(), d, loop)
+    try:
+        bus = SMBus(d.i2c_bus)
+    except OSError as exc:
+        raise BoardError(f"cannot open I2C bus {d.i2c_bus} ({exc}): is dtparam=i2c_arm=on "
+                         "in /boot/firmware/config.txt?") from exc
+    driver = LedDriver(bus, d.i2c[d.led_driver].address)
+    leds = {role: driver.channel(led.channel) for role, led in d.leds.items()}
+    a = d.alsa
+    capture = AlsaCapture(a.capture, loop, a.rate, a.channels, a.capture_format, period)
+    playback = AlsaPlayback(a.playback, a.rate, a.channels, a.playback_format, period)
+    return Board(kind="pi", description=d, leds=leds, i2c=bus, capture=capture,
+                 playback=playback, _closers=[playback], **pins)

@@ -1,0 +1,112 @@
+"""The simulated board: the same pins, bus and PCM streams, wired to capstan.sim.deck.SimDeck."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+
+from capstan.board.protocols import BlockCallback
+from capstan.sim.deck import SimDeck
+from capstan.sim.wavfile import WavWriter
+
+
+class SimCapture:
+    """Capture from the simulated ADC: one block per period of simulated time."""
+
+    def __init__(self, deck: SimDeck, loop: asyncio.AbstractEventLoop, period: int) -> None:
+        self.deck = deck
+        self.loop = loop
+        self.rate = deck.rate
+        self.channels = 2
+        self.period = period
+        self.overruns = 0
+        self._cb: BlockCallback | None = None
+        self._next = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self, on_block: BlockCallback) -> None:
+        self._cb = on_block
+        self._next = self.loop.time() + self.period / self.rate
+        self._timer = self.loop.call_at(self._next, self._tick)
+
+    def _tick(self) -> None:
+        dt = self.period / self.rate
+        t0 = self._next - dt
+        self._next += dt
+        self._timer = self.loop.call_at(self._next, self._tick)
+        if self.deck.overruns_pending:
+            self.deck.overruns_pending -= 1
+            self.overruns += 1
+            return
+        block = self.deck.render_capture(t0, self.period)
+        if self._cb is not None:
+            self._cb(block)
+
+    def stop(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+            self._timer = None
+
+
+class SimPlayback:
+    """Playback into the simulated DAC: heard at the jack (a WAV file) and fed to the record amp."""
+
+    def __init__(self, deck: SimDeck, loop: asyncio.AbstractEventLoop, period: int,
+                 wav: Path | None = None, feeds_record_head: bool = True) -> None:
+        self.deck = deck
+        self.loop = loop
+        self.rate = deck.rate
+        self.channels = 2
+        self.period = period
+        self.underruns = 0
+        self.feeds_record_head = feeds_record_head
+        self._writer = WavWriter(wav, self.rate) if wav else None
+        self._start = loop.time()
+        self._frames = 0
+
+    @property
+    def path(self) -> Path | None:
+        return self._writer.path if self._writer else None
+
+    def write(self, block: np.ndarray) -> None:
+        now = self.loop.time()
+        due = int((now - self._start) * self.rate) - self.period
+        if self._frames < due:  # the stream ran dry: the DAC played silence meanwhile
+            self.underruns += 1
+            self._emit(np.zeros((due - self._frames, 2), np.float32), now)
+        if not self.deck.outputs.get("dac_unmute"):
+            block = np.zeros_like(block)
+        self._emit(block, now)
+
+    def _emit(self, block: np.ndarray, now: float) -> None:
+        if self._writer:
+            self._writer.write(block)
+        self._frames += len(block)
+        if self.feeds_record_head:
+            self.deck.play_out(now, block)
+
+    def close(self) -> None:
+        if self._writer:
+            self._writer.close()
+
+
+class SimLed:
+    """A LED channel as the deck sees it (stands in until the LED driver chip is modelled)."""
+
+    def __init__(self, deck: SimDeck, role: str) -> None:
+        self._deck, self._role, self._value = deck, role, 0.0
+
+    def write(self, duty: float) -> None:
+        duty = min(1.0, max(0.0, float(duty)))
+        if duty != self._value:
+            self._value = duty
+            self._deck.led_changed(self._role, duty)
+
+    @property
+    def value(self) -> float:
+        return self._value
+
+    def close(self) -> None:
+        self.write(0.0)

@@ -1,0 +1,275 @@
+"""The simulated deck: mechanism, cassette, buttons, line-in, chips and faults on one board.
+
+It owns the simulated side of every pin (the firmware opens the same pins
+through capstan.board.gpio), advances the physics on a timer of the event loop,
+renders what the playhead reads and writes what the record head records.
+Everything it observes goes to `log` as report events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from capstan.board.description import BoardDescription
+from capstan.sim.cassette import Cassette
+from capstan.sim.i2c import SimI2CBus
+from capstan.sim.mechanism import TapeMotion
+from capstan.sim.pins import SimFactory
+
+PHYSICS_TICK = 0.01  # s of simulated time per physics step
+FAULTS = ("stall_take_up", "stall_supply", "release_reels", "i2c_nack", "i2c_garbage",
+          "alsa_overrun", "gauge_dead")
+
+ReportLog = Callable[[dict[str, Any]], None]
+
+
+class SimDeck:
+    def __init__(self, board: BoardDescription, loop: asyncio.AbstractEventLoop,
+                 seed: int = 0, log: ReportLog | None = None) -> None:
+        self.board = board
+        self.loop = loop
+        self.rate = board.alsa.rate
+        self.rng = np.random.default_rng(seed)
+        self.random = random.Random(seed)
+        self.factory = SimFactory(loop.time)
+        self.factory.on_output = self._output_changed
+        self.i2c = SimI2CBus(seed)
+        self.log: ReportLog = log or (lambda event: None)
+        self.motion = TapeMotion(board.mechanism, board.tachometers["take_up"].pulses_per_turn,
+                                 board.tachometers["supply"].pulses_per_turn)
+        self._pin_roles = {p.pin: role for role, p in board.outputs.items()}
+        self.outputs: dict[str, float] = {role: 0.0 for role in board.outputs}
+        self.line_in: np.ndarray | None = None
+        self.line_in_at = 0.0
+        self.overruns_pending = 0
+        self.recorded_seconds = 0.0
+        self._last_tape_event: str | None = None
+        self._t = loop.time()
+        self._timer: asyncio.TimerHandle | None = None
+        self.on_tick: list[Callable[[float], None]] = []
+        self._buttons_down: set[str] = set()
+        self.resync_inputs()
+
+    # time ----------------------------------------------------------------
+    def start(self) -> None:
+        self._t = self.loop.time()
+        self._schedule()
+
+    def stop(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+            self._timer = None
+
+    def _schedule(self) -> None:
+        self._timer = self.loop.call_at(self._t + PHYSICS_TICK, self._tick)
+
+    def _tick(self) -> None:
+        t0, t1 = self._t, self._t + PHYSICS_TICK
+        self._t = t1
+        self.advance(t0, t1)
+        self._schedule()
+
+    def advance(self, t0: float, t1: float) -> None:
+        m = self.motion
+        take_edges, sup_edges, event = m.step(t0, t1)
+        take_pin = self.factory.gpio(self.board.tachometers["take_up"].pin)
+        sup_pin = self.factory.gpio(self.board.tachometers["supply"].pin)
+        for edges, pin in ((take_edges, take_pin), (sup_edges, sup_pin)):
+            for _t, level in edges:
+                pin.drive(level)
+        if event and event != self._last_tape_event:
+            self.log({"type": "tape", "what": event, "position": round(self.position, 3)})
+        if event == "end" or event == "start" or m.speed != 0:
+            self._last_tape_event = event
+        self.i2c.step(t1 - t0)
+        for hook in self.on_tick:
+            hook(t1)
+
+    # outputs ---------------------------------------------------------------
+    def _output_changed(self, pin: int, value: float) -> None:
+        role = self._pin_roles.get(pin)
+        if role is None:
+            return
+        self.outputs[role] = value
+        self.log({"type": "pin", "role": role, "value": round(value, 4)})
+        m = self.motion
+        m.duty = self.outputs["motor"]
+        m.reverse = bool(self.outputs["motor_reverse"])
+        m.head = bool(self.outputs["head_solenoid"])
+        m.idler = bool(self.outputs["wind_idler"])
+
+    def led_changed(self, role: str, value: float) -> None:
+        self.outputs[f"led_{role}"] = value
+        self.log({"type": "pin", "role": f"led_{role}", "value": round(value, 4)})
+
+    # the user's hands --------------------------------------------------------
+    def resync_inputs(self) -> None:
+        """Drive every input to what the world says (buttons, cassette switches)."""
+        for role in self.board.buttons:
+            self.set_button(role, role in self._buttons_down)
+        self._sync_cassette_switches()
+
+    def set_button(self, role: str, down: bool) -> None:
+        p = self.board.buttons[role]
+        (self._buttons_down.add if down else self._buttons_down.discard)(role)
+        self.factory.gpio(p.pin).drive(down != p.active_low)
+
+    def button_is_down(self, role: str) -> bool:
+        return role in self._buttons_down
+
+    def insert(self, cassette: Cassette) -> None:
+        self.motion.cassette = cassette
+        self.motion.spill = 0.0
+        self._sync_cassette_switches()
+        self.log({"type": "cassette", "what": "inserted", "length": cassette.length,
+                  "tape_type": cassette.tape_type, "side": cassette.side})
+
+    def eject(self) -> Cassette | None:
+        c = self.motion.cassette
+        self.motion.cassette = None
+        self._sync_cassette_switches()
+        if c:
+            if self.motion.spill > 0:
+                self.log({"type": "tape", "what": "chewed", "metres": round(
+                    self.motion.spill * self.board.mechanism.nominal_speed, 3)})
+            c.save()
+            self.log({"type": "cassette", "what": "ejected"})
+        return c
+
+    def flip(self) -> None:
+        c = self.motion.cassette
+        if c is None:
+            return
+        c.flip()
+        self._sync_cassette_switches()
+        self.log({"type": "cassette", "what": "flipped", "side": c.side})
+
+    def _sync_cassette_switches(self) -> None:
+        c = self.motion.cassette
+        closed = {
+            "cassette_in": c is not None,
+            "tab_a": bool(c and c.tab_present("A" if c.side == "A" else "B")),
+            "tab_b": bool(c and c.tab_present("B" if c.side == "A" else "A")),
+            "notch_type2": bool(c and c.tape_type == "II"),
+            "notch_type4": bool(c and c.tape_type == "IV"),
+        }
+        for role, on in closed.items():
+            p = self.board.switches[role]
+            self.factory.gpio(p.pin).drive(on != p.active_low)
+
+    # faults --------------------------------------------------------------
+    def fault(self, name: str) -> None:
+        if name not in FAULTS:
+            raise ValueError(f"unknown fault {name!r} (known: {', '.join(FAULTS)})")
+        self.log({"type": "fault", "name": name})
+        if name == "stall_take_up":
+            self.motion.stalled.add("take_up")
+            self.log({"type": "tape", "what": "stall", "reel": "take_up"})
+        elif name == "stall_supply":
+            self.motion.stalled.add("supply")
+            self.log({"type": "tape", "what": "stall", "reel": "supply"})
+        elif name == "release_reels":
+            self.motion.stalled.clear()
+        elif name == "i2c_nack":
+            self.i2c.inject_nack(5)
+        elif name == "i2c_garbage":
+            self.i2c.inject_garbage(1)
+        elif name == "gauge_dead":
+            addr = self.board.i2c["fuel_gauge"].address
+            self.i2c.inject_nack(10**9, addr)
+        elif name == "alsa_overrun":
+            self.overruns_pending += 1
+
+    # audio -----------------------------------------------------------------
+    def set_line_in(self, audio: np.ndarray, at: float) -> None:
+        self.line_in, self.line_in_at = audio, at
+
+    def render_capture(self, t0: float, frames: int) -> np.ndarray:
+        """What the ADC sees for `frames` samples starting at time t0."""
+        if self.outputs.get("adc_mux"):
+            return self._render_line_in(t0, frames)
+        return self._render_head(t0, frames)
+
+    def _render_line_in(self, t0: float, frames: int) -> np.ndarray:
+        out = np.zeros((frames, 2), np.float32)
+        if self.line_in is not None:
+            start = int(round((t0 - self.line_in_at) * self.rate))
+            lo, hi = max(start, 0), min(start + frames, len(self.line_in))
+            if hi > lo:
+                out[lo - start:hi - start] = self.line_in[lo:hi]
+        return out
+
+    def _render_head(self, t0: float, frames: int) -> np.ndarray:
+        m = self.motion
+        c = m.cassette
+        if c is None or not m.head:
+            return (self.rng.standard_normal((frames, 2)) * 1e-5).astype(np.float32)
+        times = t0 + np.arange(frames) / self.rate
+        pos = m.head_positions(times)
+        track = c.track()
+        idx = pos * self.rate
+        i0 = int(max(0, math.floor(idx.min())))
+        i1 = int(min(len(track) - 1, math.ceil(idx.max()) + 1))
+        out = np.zeros((frames, 2), np.float32)
+        if i1 > i0:
+            seg = np.asarray(track[i0:i1 + 1], dtype=np.float32) / 32768
+            local = np.clip(idx - i0, 0, i1 - i0)
+            for ch in range(2):
+                out[:, ch] = np.interp(local, np.arange(len(seg)), seg[:, ch])
+        # hiss is there where there is oxide and the tape moves past the head
+        leader = self.board.mechanism.leader
+        on_oxide = (pos > leader) & (pos < c.duration - leader)
+        speed = abs(m.speed)
+        if speed > 0.01:
+            hiss = self.rng.standard_normal((frames, 2)).astype(np.float32) * c.hiss_rms
+            out += hiss * on_oxide[:, None] * min(speed, 1.0)
+        return out
+
+    def play_out(self, t0: float, block: np.ndarray) -> None:
+        """What the DAC puts out from t0 on: heard on the jack, recorded while the relay is on."""
+        m = self.motion
+        c = m.cassette
+        if not (self.outputs.get("record_relay") and m.head and c and m.speed > 0):
+            return
+        frames = len(block)
+        times = t0 + np.arange(frames) / self.rate
+        pos = m.head_positions(times)
+        leader = self.board.mechanism.leader
+        lo_s, hi_s = max(pos[0], leader), min(pos[-1], c.duration - leader)
+        if hi_s <= lo_s:
+            return
+        track = c.track()
+        i0, i1 = int(math.ceil(lo_s * self.rate)), int(math.floor(hi_s * self.rate))
+        if i1 < i0:
+            return
+        target = np.arange(i0, i1 + 1) / self.rate
+        tape = np.tanh(block.astype(np.float32))  # tape saturates softly
+        written = np.stack([np.interp(target, pos, tape[:, ch]) for ch in range(2)], axis=1)
+        track[i0:i1 + 1] = np.clip(written * 32768, -32768, 32767).astype("<i2")
+        self.recorded_seconds += (i1 + 1 - i0) / self.rate
+
+    # truth ---------------------------------------------------------------
+    @property
+    def cassette(self) -> Cassette | None:
+        return self.motion.cassette
+
+    @property
+    def position(self) -> float:
+        c = self.motion.cassette
+        return c.position if c else 0.0
+
+    def close(self) -> None:
+        self.stop()
+        if self.motion.cassette:
+            self.motion.cassette.save()
+
+
+def cassette_dir(base: Path, name: str) -> Path:
+    return Path(base) / "cassettes" / name

@@ -1,0 +1,156 @@
+"""Mechanism physics in simulated time: the motor, the capstan, the reels and their tachometers.
+
+Tape speeds are in seconds of tape per second (1.0 = 4.7625 cm/s). In play the
+pinch roller presses the tape against the capstan, so the tape moves at the
+capstan's speed × (1 + speed error) with optional flutter; the take-up reel is
+dragged along by its slip clutch. In fast wind the idler drives one spindle at
+a fixed angular speed, so the tape speed grows with the driven pack's radius,
+as on a real deck. At the end of the tape the reels stop while the motor
+strains against the tape. A stalled take-up reel mid-tape (the tape being
+eaten) stops the take-up while the capstan keeps pulling tape off the supply.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from capstan.board.description import Mechanism
+from capstan.sim.cassette import Cassette
+
+FLUTTER_HZ = 4.0  # the flutter of the simulated capstan: one 4 Hz component (weighting peak)
+
+
+@dataclass
+class ReelSensor:
+    """A reel's tachometer disc: two edges per pulse, edges at exact simulated times."""
+
+    pulses_per_turn: int
+    phase: float = 0.0  # edges counted, fractional
+    level: bool = False
+    turns: float = 0.0
+    rpm: float = 0.0
+
+    def advance(self, omega: float, t0: float, t1: float) -> list[tuple[float, bool]]:
+        """Turn at omega rad/s from t0 to t1; returns the edges (time, new level)."""
+        self.rpm = omega * 60 / (2 * math.pi)
+        turns = abs(omega) * (t1 - t0) / (2 * math.pi)
+        self.turns += turns
+        edges_before = self.phase
+        self.phase += turns * self.pulses_per_turn * 2
+        out = []
+        first = math.floor(edges_before) + 1
+        last = math.floor(self.phase)
+        span = self.phase - edges_before
+        for k in range(first, last + 1):
+            frac = (k - edges_before) / span if span else 1.0
+            self.level = not self.level
+            out.append((t0 + frac * (t1 - t0), self.level))
+        return out
+
+
+@dataclass
+class TapeMotion:
+    """The state of the mechanism and the tape; the simulator's truth."""
+
+    mech: Mechanism
+    take_up_ppt: int
+    supply_ppt: int
+    cassette: Cassette | None = None
+    duty: float = 0.0
+    reverse: bool = False
+    head: bool = False
+    idler: bool = False
+    speed_error: float = 0.0
+    flutter_percent: float = 0.0
+    motor: float = 0.0  # duty the motor has reached (first-order lag)
+    stalled: set[str] = field(default_factory=set)
+    spill: float = 0.0  # seconds of tape pulled out while the take-up was stalled
+    speed: float = 0.0  # tape speed at the head now, seconds of tape per second
+    strain: bool = False  # the motor drives against a tape that cannot move
+    take_up: ReelSensor = field(init=False)
+    supply: ReelSensor = field(init=False)
+    history: deque = field(default_factory=lambda: deque(maxlen=64))
+
+    def __post_init__(self) -> None:
+        self.take_up = ReelSensor(self.take_up_ppt)
+        self.supply = ReelSensor(self.supply_ppt)
+
+    @property
+    def head_position(self) -> float:
+        """Seconds of tape that have passed the head on the side facing up."""
+        c = self.cassette
+        return (c.position + self.spill) if c else 0.0
+
+    def _capstan_speed(self, t: float) -> float:
+        v = self.motor / self.mech.play_duty * (1 + self.speed_error)
+        if self.flutter_percent:
+            v *= 1 + self.flutter_percent / 100 * math.sqrt(2) * math.sin(
+                2 * math.pi * FLUTTER_HZ * t)
+        return v
+
+    def step(self, t0: float, t1: float) -> tuple[list, list, str | None]:
+        """Advance from t0 to t1. Returns (take-up edges, supply edges, tape event or None)."""
+        dt = t1 - t0
+        self.motor += (self.duty - self.motor) * (1 - math.exp(-dt / self.mech.motor_time_constant))
+        if self.motor < 1e-4 and self.duty == 0:
+            self.motor = 0.0
+        c = self.cassette
+        event = None
+        if c is None:
+            self.speed = 0.0
+            self.strain = False
+            self.take_up.rpm = self.supply.rpm = 0.0
+            self.history.append((t1, 0.0))
+            return [], [], None
+        nominal = self.mech.nominal_speed
+        pos = c.position
+        r_take = c.pack_radius(pos)
+        r_sup = c.pack_radius(c.duration - pos - self.spill)
+        if self.head:  # pinch roller on the capstan
+            v = self._capstan_speed(t1) if not self.reverse else 0.0
+        elif self.idler:  # fast wind: the idler drives one spindle
+            omega = 2 * math.pi * self.mech.wind_spindle_rpm / 60 * self.motor
+            v = -omega * r_sup / nominal if self.reverse else omega * r_take / nominal
+        else:
+            v = 0.0
+        take_up_v = v  # seconds of tape per second wound onto the take-up
+        if v > 0 and pos >= c.duration - self.spill:
+            v = take_up_v = 0.0
+            event = "end"
+        elif v < 0 and pos <= 0:
+            v = take_up_v = 0.0
+            event = "start"
+        elif v > 0 and "take_up" in self.stalled:
+            take_up_v = 0.0
+            if not self.head:  # the driven spindle is the stalled one: nothing moves
+                v = 0.0
+        elif v != 0 and "supply" in self.stalled:
+            v = take_up_v = 0.0
+        elif v < 0 and "take_up" in self.stalled:
+            v = take_up_v = 0.0
+        self.strain = self.motor > 0.05 and v == 0 and (self.head or self.idler)
+        self.speed = v
+        if take_up_v:
+            c.position = pos + take_up_v * dt
+        if v != take_up_v:
+            self.spill += (v - take_up_v) * dt
+        take_edges = self.take_up.advance(take_up_v * nominal / r_take, t0, t1)
+        sup_edges = self.supply.advance(v * nominal / r_sup, t0, t1)
+        self.history.append((t1, self.head_position))
+        return take_edges, sup_edges, event
+
+    def head_positions(self, times: np.ndarray) -> np.ndarray:
+        """Where the head was on the tape (seconds) at each of `times` (interpolated)."""
+        if not self.history:
+            return np.full(len(times), self.head_position)
+        ts = np.fromiter((h[0] for h in self.history), float, len(self.history))
+        ps = np.fromiter((h[1] for h in self.history), float, len(self.history))
+        out = np.interp(times, ts, ps)
+        late = times > ts[-1]
+        if late.any():
+            out[late] = ps[-1] + self.speed * (times[late] - ts[-1])
+        return out

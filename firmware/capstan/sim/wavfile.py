@@ -1,0 +1,108 @@
+"""WAV helpers for the simulator: read any PCM WAV, and sparse memory-mapped 16-bit stereo files.
+
+A side of a C120 is an hour of 48 kHz stereo: 690 MB as 16-bit samples. The
+simulator keeps each side in a sparse WAV file mapped into memory, so blank
+tape costs no disk and no RAM.
+"""
+
+from __future__ import annotations
+
+import struct
+import wave
+from pathlib import Path
+
+import numpy as np
+
+HEADER = 44
+
+
+def _header(frames: int, rate: int, channels: int = 2) -> bytes:
+    data = frames * channels * 2
+    return (b"RIFF" + struct.pack("<I", 36 + data) + b"WAVE"
+            + b"fmt " + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * channels * 2,
+                                    channels * 2, 16)
+            + b"data" + struct.pack("<I", data))
+
+
+def create_sparse(path: Path, frames: int, rate: int) -> None:
+    """A silent 16-bit stereo WAV of `frames` frames that takes no space until written."""
+    with open(path, "wb") as f:
+        f.write(_header(frames, rate))
+        f.truncate(HEADER + frames * 4)
+
+
+def map_stereo16(path: Path, rate: int) -> np.memmap:
+    """Map a 16-bit stereo WAV written by create_sparse() (or any canonical 44-byte one)."""
+    with open(path, "rb") as f:
+        head = f.read(HEADER)
+    if len(head) < HEADER or head[:4] != b"RIFF" or head[36:40] != b"data":
+        raise ValueError(f"{path}: not a canonical 16-bit WAV")
+    channels, file_rate, bits = struct.unpack("<H I 6x H", head[22:36])
+    if channels != 2 or bits != 16 or file_rate != rate:
+        raise ValueError(f"{path}: expected {rate} Hz 16-bit stereo")
+    frames = struct.unpack("<I", head[40:44])[0] // 4
+    return np.memmap(path, dtype="<i2", mode="r+", offset=HEADER, shape=(frames, 2))
+
+
+def read_wav(path: Path, rate: int) -> np.ndarray:
+    """Any 8/16/24/32-bit PCM WAV as float32 stereo (frames, 2) at `rate` (linear resampling)."""
+    with wave.open(str(path), "rb") as w:
+        channels, width, file_rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
+        raw = w.readframes(w.getnframes())
+    if width == 1:
+        x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128) / 128
+    elif width == 2:
+        x = np.frombuffer(raw, "<i2").astype(np.float32) / 32768
+    elif width == 3:
+        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
+        v = (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16))
+        v = np.where(v >= 1 << 23, v - (1 << 24), v)
+        x = v.astype(np.float32) / (1 << 23)
+    else:
+        x = np.frombuffer(raw, "<i4").astype(np.float32) / 2**31
+    x = x.reshape(-1, channels)
+    if channels == 1:
+        x = np.repeat(x, 2, axis=1)
+    elif channels > 2:
+        x = x[:, :2]
+    if file_rate != rate and len(x):
+        n = int(round(len(x) * rate / file_rate))
+        src = np.arange(n) * (file_rate / rate)
+        idx = np.arange(len(x))
+        x = np.stack([np.interp(src, idx, x[:, c]) for c in range(2)], axis=1).astype(np.float32)
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def to_int16(block: np.ndarray) -> np.ndarray:
+    return (np.clip(block, -1.0, 32767 / 32768) * 32768).astype("<i2")
+
+
+class WavWriter:
+    """Streams float blocks to a 16-bit stereo WAV; the header is fixed up on close."""
+
+    def __init__(self, path: Path, rate: int) -> None:
+        self.path = Path(path)
+        self.rate = rate
+        self.frames = 0
+        self._f = open(self.path, "wb")
+        self._f.write(_header(0, rate))
+
+    def write(self, block: np.ndarray) -> None:
+        self._f.write(to_int16(block).tobytes())
+        self.frames += len(block)
+
+    def close(self) -> None:
+        if self._f.closed:
+            return
+        self._f.seek(0)
+        self._f.write(_header(self.frames, self.rate))
+        self._f.close()
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+    """A float array (frames,) or (frames, 2) as a 16-bit stereo WAV."""
+    if samples.ndim == 1:
+        samples = np.stack([samples, samples], axis=1)
+    w = WavWriter(path, rate)
+    w.write(samples)
+    w.close()
