@@ -17,7 +17,7 @@ from capstan import __version__
 from capstan.errors import CapstanError, ConfigError
 
 COMMAND_MODULES = (
-    "capstan.app",              # run
+    "capstan.run_cli",          # run
     "capstan.sim.cli",          # sim
     "capstan.control.cli",      # status, press, hold, pair, events
     "capstan.selftest",         # selftest
@@ -38,8 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:  # the module exists but something it needs does not
-                raise
+            if not exc.name or not name.startswith(exc.name):
+                raise  # the module exists but something it needs does not
             continue
         module.register(sub)
     return parser

@@ -44,13 +44,13 @@ class Board:
         for out in self.outputs.values():
             try:
                 out.write(0)
-            except Exception:  # noqa: BLE001 - keep switching the others off
+            except Exception:
                 pass
         for closer in [*self.leds.values(), *self.outputs.values(), *self.buttons.values(),
                        *self.switches.values(), *self.tachometers.values(), *self._closers]:
             try:
                 closer.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         self._closers.clear()
 
@@ -79,7 +79,8 @@ def open_gpio(factory: Any, description: BoardDescription, loop: asyncio.Abstrac
 
     outputs: dict[str, Any] = {}
     for role, o in d.outputs.items():
-        outputs[role] = GpioPwm(factory, o.pin, o.frequency) if o.pwm else GpioOutput(factory, o.pin)
+        outputs[role] = (GpioPwm(factory, o.pin, o.frequency) if o.pwm
+                         else GpioOutput(factory, o.pin))
     return {
         "buttons": {r: inp(p.pin, "up" if p.active_low else "down") for r, p in d.buttons.items()},
         "switches": {r: inp(p.pin, "up" if p.active_low else "down")

@@ -70,7 +70,7 @@ class AlsaCapture:
         while self._running.is_set():
             try:
                 length, raw = self._pcm.read()
-            except Exception as exc:  # noqa: BLE001 - an xrun surfaces as an error: recover
+            except Exception as exc:
                 self._overrun(str(exc))
                 continue
             if length < 0:
@@ -136,7 +136,7 @@ class AlsaPlayback:
             try:
                 if self._pcm.write(data) < 0:
                     self.underruns += 1
-            except Exception:  # noqa: BLE001 - an underrun: alsa-lib re-prepares
+            except Exception:
                 self.underruns += 1
 
     def drain(self) -> None:

@@ -1,4 +1,6 @@
-"""GPIO pins over any gpiozero pin factory: RPi.GPIO or lgpio on the Pi, MockFactory in the simulator.
+"""GPIO pins over any gpiozero pin factory.
+
+RPi.GPIO or lgpio on the Pi, MockFactory in the simulator.
 
 Devices never know which factory they got (as in gpiozero itself).
 """

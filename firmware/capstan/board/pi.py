@@ -1,4 +1,7 @@
-"""The real board: gpiozero pin factories (RPi.GPIO up to the Pi 4, lgpio on the Pi 5), smbus2, ALSA."""
+"""The real board: gpiozero pin factories, smbus2, ALSA.
+
+RPi.GPIO up to the Pi 4 (as the design asks), lgpio on the Pi 5, picked automatically.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ def pin_factory() -> Any:
         from gpiozero.pins.rpigpio import RPiGPIOFactory
 
         return RPiGPIOFactory()
-    except Exception as exc:  # noqa: BLE001 - RPi.GPIO raises RuntimeError off a Pi
+    except Exception as exc:
         raise BoardError(f"cannot open the Pi's GPIO ({exc}); on a laptop use --board sim") from exc
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import tomli_w
-
 from capstan.board.description import Mechanism
 from capstan.errors import ConfigError
 from capstan.sim import wavfile
@@ -45,7 +44,7 @@ class Cassette:
 
     # geometry -----------------------------------------------------------
     @property
-    def spec(self):  # noqa: ANN201 - CassetteSpec
+    def spec(self):
         return self.mechanism.cassettes[self.length]
 
     @property
@@ -85,7 +84,7 @@ class Cassette:
         side = side or self.side
         if side not in self._maps:
             path = self.directory / f"side_{side.lower()}.wav"
-            frames = int(math.ceil(self.duration * self.rate))
+            frames = math.ceil(self.duration * self.rate)
             if not path.exists():
                 wavfile.create_sparse(path, frames, self.rate)
             self._maps[side] = wavfile.map_stereo16(path, self.rate)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from capstan.board.description import BoardDescription
 from capstan.sim.cassette import Cassette
 from capstan.sim.i2c import SimI2CBus
@@ -200,7 +199,7 @@ class SimDeck:
     def _render_line_in(self, t0: float, frames: int) -> np.ndarray:
         out = np.zeros((frames, 2), np.float32)
         if self.line_in is not None:
-            start = int(round((t0 - self.line_in_at) * self.rate))
+            start = round((t0 - self.line_in_at) * self.rate)
             lo, hi = max(start, 0), min(start + frames, len(self.line_in))
             if hi > lo:
                 out[lo - start:hi - start] = self.line_in[lo:hi]
@@ -246,7 +245,7 @@ class SimDeck:
         if hi_s <= lo_s:
             return
         track = c.track()
-        i0, i1 = int(math.ceil(lo_s * self.rate)), int(math.floor(hi_s * self.rate))
+        i0, i1 = math.ceil(lo_s * self.rate), math.floor(hi_s * self.rate)
         if i1 < i0:
             return
         target = np.arange(i0, i1 + 1) / self.rate

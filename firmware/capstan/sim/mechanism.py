@@ -17,7 +17,6 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from capstan.board.description import Mechanism
 from capstan.sim.cassette import Cassette
 

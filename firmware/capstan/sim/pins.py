@@ -22,7 +22,7 @@ class _SimPinMixin:
         # would grow without bound, so keep the recent ones only.
         self.states = deque([PinState(0.0, self._state)], maxlen=64)
 
-    def _change_state(self, value):  # noqa: ANN001, ANN202 - gpiozero's signature
+    def _change_state(self, value):
         if self._state != value:
             t = self.factory.ticks()
             self._state = value

@@ -66,7 +66,7 @@ def read_wav(path: Path, rate: int) -> np.ndarray:
     elif channels > 2:
         x = x[:, :2]
     if file_rate != rate and len(x):
-        n = int(round(len(x) * rate / file_rate))
+        n = round(len(x) * rate / file_rate)
         src = np.arange(n) * (file_rate / rate)
         idx = np.arange(len(x))
         x = np.stack([np.interp(src, idx, x[:, c]) for c in range(2)], axis=1).astype(np.float32)

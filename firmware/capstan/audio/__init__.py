@@ -1,0 +1,1 @@
+"""Audio: capture → DSP → outputs, and routing between the jack and Bluetooth."""

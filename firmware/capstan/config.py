@@ -1,0 +1,56 @@
+"""The daemon's TOML configuration, with defaults for the reference build.
+
+    [player]  board = "pi" | "sim", period = 1024, state_dir = "/var/lib/capstan"
+    [audio]   volume = 0.7
+    [transport] auto_rewind = false
+
+Unknown keys are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from capstan.errors import ConfigError
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "player": {"board": "pi", "period": 1024, "state_dir": "/var/lib/capstan",
+               "board_file": ""},
+    "audio": {"volume": 0.7},
+    "transport": {"auto_rewind": False, "pause_on_headphones_lost": True},
+}
+
+
+def load_config(path: Path | str | None = None,
+                overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    config = copy.deepcopy(DEFAULTS)
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if path:
+        try:
+            layers.append((str(path), tomllib.loads(Path(path).read_text())))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such configuration file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if overrides:
+        layers.append(("command line", overrides))
+    for where, layer in layers:
+        for section, values in layer.items():
+            if section not in config:
+                raise ConfigError(f"{where}: unknown section [{section}] "
+                                  f"(known: {', '.join(config)})")
+            for key, value in values.items():
+                if key not in config[section]:
+                    raise ConfigError(f"{where}: unknown key {section}.{key}")
+                default = config[section][key]
+                if type(default) is not type(value) and not (
+                        isinstance(default, float) and isinstance(value, int)):
+                    raise ConfigError(f"{where}: {section}.{key} must be a "
+                                      f"{type(default).__name__}, got {value!r}")
+                config[section][key] = value
+    if config["player"]["board"] not in ("pi", "sim"):
+        raise ConfigError("player.board must be \"pi\" or \"sim\"")
+    return config

@@ -1,0 +1,64 @@
+"""Run a scenario on the simulated deck and write its report (the contract in docs/scenarios.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from capstan.sim.scenario import Scenario, Step
+from capstan.sim.session import SimSession
+
+REPORT_VERSION = 1
+
+
+def run_scenario(scenario: Scenario, out_dir: Path, seed: int = 0) -> dict[str, Any]:
+    session = SimSession(out_dir, seed=seed)
+    try:
+        if scenario.cassette:
+            spec = dict(scenario.cassette)
+            spec["tape_type"] = spec.pop("type")
+            session.make_cassette(**spec)
+        if scenario.line_in:
+            session.set_line_in(scenario.line_in["file"], scenario.line_in["at"])
+        for step in scenario.steps:
+            session.at(step.at, lambda s=step: _perform(session, s))
+        session.run_until(scenario.until)
+        final = session.final()
+    finally:
+        session.close()
+    report = {
+        "version": REPORT_VERSION,
+        "scenario": str(scenario.path),
+        "seed": seed,
+        "until": scenario.until,
+        "events": session.events,
+        "final": final,
+        "outputs": {"jack": str(out_dir / "jack.wav")},
+        "cassette": str(session.cassette.directory) if session.cassette else None,
+    }
+    return report
+
+
+def _perform(session: SimSession, step: Step) -> None:
+    deck = session.deck
+    if step.action == "press":
+        session.press(step.value, bounce=step.bounce)
+    elif step.action == "hold":
+        session.press(step.value, bounce=step.bounce, hold=step.duration)
+    elif step.action == "insert":
+        if deck.cassette is None and session.cassette is not None:
+            deck.insert(session.cassette)
+    elif step.action == "eject":
+        deck.eject()
+    elif step.action == "flip":
+        deck.flip()
+    elif step.action == "fault":
+        deck.fault(step.value)
+
+
+def write_report(report: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    tmp.replace(path)

@@ -1,0 +1,125 @@
+"""Install a bundle into the inactive slot; the switch of `current` is the last write.
+
+Order, and why a power cut anywhere leaves a complete slot running:
+ 1. copy the bundle from the (untrusted, FAT) card into a private 0700 directory
+ 2. check it there: archive, signature, manifest, hashes, board, version, history, power
+ 3. empty the inactive slot and build it (venv + wheels); hash it again; fsync it all
+ 4. write the slot's marker (complete) and trial.json (what to go back to)
+ 5. point `current` at the new slot: a symlink renamed over the old one, dir fsynced
+Before 5 `current` still names the old, untouched slot; after it, the new slot, fsynced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from capstan.update import ledger, minisign
+from capstan.update.bundle import check_fits_player, open_bundle, read_bundle_file
+from capstan.update.disk import Disk
+from capstan.update.errors import BundleRejected, UpdateError
+from capstan.update.power import power_ok as default_power_ok
+from capstan.update.slots import Layout, marker_text, read_marker
+from capstan.update.venv import SlotBuilder, VenvBuilder, check_slot
+
+
+class NotEnoughPower(UpdateError):
+    """Refused for now; the same bundle is tried again at the next start."""
+
+
+@dataclass(frozen=True)
+class Installed:
+    slot: str
+    version: str
+    previous: str | None
+    previous_version: str | None
+    manifest_sha256: str
+    files_checked: int
+
+
+def load_key(layout: Layout, key_path: Path | None = None) -> minisign.PublicKey:
+    path = key_path or layout.key
+    try:
+        return minisign.load_public_key(path.read_text())
+    except OSError:
+        raise UpdateError(f"no update key at {path}: flash a Capstan SD image, or pass "
+                          "--key") from None
+
+
+def board_compatible() -> str:
+    from capstan.board.description import load_board
+
+    return load_board().compatible
+
+
+def install(bundle_path: Path, layout: Layout, *, key: minisign.PublicKey | None = None,
+            compatible: str | None = None, power_ok: Callable[[], bool] = default_power_ok,
+            builder: SlotBuilder | None = None, disk: Disk | None = None) -> Installed:
+    disk = disk or Disk()
+    builder = builder or VenvBuilder()
+    key = key or load_key(layout)
+    compatible = compatible or board_compatible()
+    if not power_ok():
+        raise NotEnoughPower("not enough power to update: plug in the charger or charge the "
+                             "battery above 30 %, then restart the player")
+
+    # 1. The card is untrusted: take one private copy and work only from it.
+    blob = read_bundle_file(bundle_path)
+    disk.mkdir(layout.incoming, 0o700)
+    private = layout.incoming / "bundle.capstan"
+    disk.write(private, blob, 0o600)
+    blob = private.read_bytes()
+
+    # 2. Every check before the first change to a slot.
+    bundle = open_bundle(blob, key)
+    active = layout.active()
+    current = read_marker(layout, active) if active else None
+    check_fits_player(bundle, compatible, current.version if current else None)
+    if bundle.manifest_sha256 in ledger.read_history(layout).failed_manifests:
+        raise BundleRejected(f"capstan {bundle.manifest.version}: this bundle failed its trial "
+                             "start before and is not applied again; wait for a newer one")
+
+    # 3. The inactive slot: emptied, built, hashed again, fsynced.
+    target = layout.inactive()
+    slot = layout.slot(target)
+    if slot.exists() or slot.is_symlink():
+        disk.remove(slot)
+    disk.mkdir(slot)
+    wheel_dir = slot / "bundle"
+    disk.mkdir(wheel_dir)
+    wheels = []
+    for spec in bundle.manifest.wheels:
+        path = wheel_dir / Path(spec.path).name
+        disk.write(path, bundle.files[spec.path])
+        wheels.append(path)
+    builder.build(slot, wheels, disk)
+    for path in wheels:
+        if hashlib.sha256(path.read_bytes()).hexdigest() != _sha(bundle, path.name):
+            raise UpdateError(f"{path.name} changed on disk after writing; the SD card may be "
+                              "failing: try another card")
+    checked = check_slot(slot, [p.name for p in wheels])
+    disk.fsync_tree(slot)
+
+    # 4. Complete marker, then the trial record.
+    disk.write_durably(slot / "capstan-slot.toml",
+                       marker_text(bundle.manifest.version, bundle.manifest_sha256))
+    disk.fsync(slot)
+    disk.remove(private)
+    ledger.write_trial(layout, ledger.TrialRecord(
+        slot=target, previous=active, version=bundle.manifest.version,
+        previous_version=current.version if current else None,
+        manifest_sha256=bundle.manifest_sha256, bundle=bundle_path.name), disk)
+
+    # 5. The switch: the last write.
+    disk.point(layout.current, f"slots/{target}")
+    return Installed(target, bundle.manifest.version, active,
+                     current.version if current else None, bundle.manifest_sha256, checked)
+
+
+def _sha(bundle: object, wheel_name: str) -> str:
+    for spec in bundle.manifest.wheels:  # type: ignore[attr-defined]
+        if Path(spec.path).name == wheel_name:
+            return spec.sha256
+    raise UpdateError(f"{wheel_name} is not in the manifest")
