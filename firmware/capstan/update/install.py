@@ -89,14 +89,14 @@ def install(bundle_path: Path, layout: Layout, *, key: minisign.PublicKey | None
     disk.mkdir(slot)
     wheel_dir = slot / "bundle"
     disk.mkdir(wheel_dir)
-    wheels = []
-    for spec in bundle.manifest.wheels:
-        path = wheel_dir / Path(spec.path).name
+    wheels = {wheel_dir / Path(spec.path).name: spec for spec in bundle.manifest.wheels}
+    if len(wheels) != len(bundle.manifest.wheels):
+        raise BundleRejected("the bundle carries two wheels with the same file name")
+    for path, spec in wheels.items():
         disk.write(path, bundle.files[spec.path])
-        wheels.append(path)
-    builder.build(slot, wheels, disk)
-    for path in wheels:
-        if hashlib.sha256(path.read_bytes()).hexdigest() != _sha(bundle, path.name):
+    builder.build(slot, list(wheels), disk)
+    for path, spec in wheels.items():
+        if hashlib.sha256(path.read_bytes()).hexdigest() != spec.sha256:
             raise UpdateError(f"{path.name} changed on disk after writing; the SD card may be "
                               "failing: try another card")
     checked = check_slot(slot, [p.name for p in wheels])
@@ -117,9 +117,3 @@ def install(bundle_path: Path, layout: Layout, *, key: minisign.PublicKey | None
     return Installed(target, bundle.manifest.version, active,
                      current.version if current else None, bundle.manifest_sha256, checked)
 
-
-def _sha(bundle: object, wheel_name: str) -> str:
-    for spec in bundle.manifest.wheels:  # type: ignore[attr-defined]
-        if Path(spec.path).name == wheel_name:
-            return spec.sha256
-    raise UpdateError(f"{wheel_name} is not in the manifest")

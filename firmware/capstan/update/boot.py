@@ -1,0 +1,88 @@
+"""What `capstan update boot` does at every start, before the daemon.
+
+1. settle a pending trial (roll back one that never confirmed);
+2. look for `*.capstan` on the boot partition; each file not dealt with before is
+   installed (or rejected, with the reason in UPDATE-RESULT.txt) — at most one install
+   per start, the newest version first;
+3. if a slot is on trial, record that its trial start begins now, with its deadline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from capstan.update import ledger, trial
+from capstan.update.disk import Disk
+from capstan.update.errors import UpdateError
+from capstan.update.install import NotEnoughPower, install
+from capstan.update.manifest import parse_version
+from capstan.update.power import power_ok as default_power_ok
+from capstan.update.venv import SlotBuilder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BootReport:
+    settled: str = "none"
+    installed: str | None = None
+    rejected: list[str] = field(default_factory=list)
+    trial: str = "none"
+
+
+def _newest_first(paths: list[Path]) -> list[Path]:
+    def key(path: Path) -> tuple[int, ...]:
+        try:
+            return parse_version(path.stem.removeprefix("capstan-"))
+        except UpdateError:
+            return (-1,)
+    return sorted(paths, key=key, reverse=True)
+
+
+def boot(root: Path, *, this_boot: str, now: float, deadline: float = trial.DEFAULT_DEADLINE,
+         compatible: str | None = None, power_ok: Callable[[], bool] = default_power_ok,
+         builder: SlotBuilder | None = None, disk: Disk | None = None) -> BootReport:
+    from capstan.update.slots import Layout
+
+    layout = Layout(root)
+    disk = disk or Disk()
+    report = BootReport(settled=trial.settle(layout, this_boot, now, deadline, disk))
+    if report.settled in ("running",):
+        return report  # a second run in the same boot: leave the running trial alone
+    candidates = [p for p in layout.boot.glob("*.capstan") if p.is_file()]
+    seen = set(ledger.read_history(layout).seen_files)
+    for path in _newest_first(candidates):
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            continue
+        if digest in seen:
+            continue
+        try:
+            done = install(path, layout, compatible=compatible, power_ok=power_ok,
+                           builder=builder, disk=disk)
+        except NotEnoughPower as exc:
+            ledger.write_result(layout, disk, "NOT YET", path.name, str(exc),
+                                "Charge the player; the update is tried at the next start.")
+            report.rejected.append(f"{path.name}: {exc}")
+            break
+        except UpdateError as exc:
+            log.warning("update %s refused: %s", path.name, exc)
+            ledger.remember(layout, disk, seen_file=digest)
+            ledger.write_result(layout, disk, "REFUSED", path.name, str(exc),
+                                "The player is unchanged. Get a good bundle for this player "
+                                "and copy it onto the card.")
+            report.rejected.append(f"{path.name}: {exc}")
+            continue
+        ledger.remember(layout, disk, seen_file=digest)
+        report.installed = done.version
+        break
+    if report.installed:
+        report.trial = trial.settle(layout, this_boot, now, deadline, disk)
+    elif report.settled == "started":
+        report.trial = "started"
+    return report
