@@ -16,7 +16,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import tomli_w
 from capstan.board.description import Mechanism
 from capstan.errors import ConfigError
@@ -40,7 +39,7 @@ class Cassette:
     side: str = "A"
     position_a: float = 0.0
     name: str = ""
-    _maps: dict[str, np.memmap] = field(default_factory=dict, repr=False)
+    _maps: dict[str, wavfile.TapeTrack] = field(default_factory=dict, repr=False)
 
     # geometry -----------------------------------------------------------
     @property
@@ -79,7 +78,7 @@ class Cassette:
         return (side or self.side) not in self.protected
 
     # audio on tape -------------------------------------------------------
-    def track(self, side: str | None = None) -> np.memmap:
+    def track(self, side: str | None = None) -> wavfile.TapeTrack:
         """The side's magnetization, int16 (frames, 2), indexed by seconds × rate."""
         side = side or self.side
         if side not in self._maps:
@@ -87,7 +86,7 @@ class Cassette:
             frames = math.ceil(self.duration * self.rate)
             if not path.exists():
                 wavfile.create_sparse(path, frames, self.rate)
-            self._maps[side] = wavfile.map_stereo16(path, self.rate)
+            self._maps[side] = wavfile.TapeTrack(path, self.rate)
         return self._maps[side]
 
     def import_audio(self, side: str, wav: Path) -> float:
@@ -117,6 +116,8 @@ class Cassette:
 
     def close(self) -> None:
         self.save()
+        for m in self._maps.values():
+            m.close()
         self._maps.clear()
 
     @classmethod

@@ -7,6 +7,7 @@ tape costs no disk and no RAM.
 
 from __future__ import annotations
 
+import os
 import struct
 import wave
 from pathlib import Path
@@ -31,17 +32,51 @@ def create_sparse(path: Path, frames: int, rate: int) -> None:
         f.truncate(HEADER + frames * 4)
 
 
-def map_stereo16(path: Path, rate: int) -> np.memmap:
-    """Map a 16-bit stereo WAV written by create_sparse() (or any canonical 44-byte one)."""
-    with open(path, "rb") as f:
-        head = f.read(HEADER)
-    if len(head) < HEADER or head[:4] != b"RIFF" or head[36:40] != b"data":
-        raise ValueError(f"{path}: not a canonical 16-bit WAV")
-    channels, file_rate, bits = struct.unpack("<H I 6x H", head[22:36])
-    if channels != 2 or bits != 16 or file_rate != rate:
-        raise ValueError(f"{path}: expected {rate} Hz 16-bit stereo")
-    frames = struct.unpack("<I", head[40:44])[0] // 4
-    return np.memmap(path, dtype="<i2", mode="r+", offset=HEADER, shape=(frames, 2))
+class TapeTrack:
+    """A 16-bit stereo WAV written by create_sparse(), read and written in place by slices.
+
+    Uses pread/pwrite rather than a memory map, so the resident memory of a long
+    session does not grow with the tape it has played.
+    """
+
+    def __init__(self, path: Path, rate: int) -> None:
+        self.path = Path(path)
+        with open(path, "rb") as f:
+            head = f.read(HEADER)
+        if len(head) < HEADER or head[:4] != b"RIFF" or head[36:40] != b"data":
+            raise ValueError(f"{path}: not a canonical 16-bit WAV")
+        channels, file_rate, bits = struct.unpack("<H I 6x H", head[22:36])
+        if channels != 2 or bits != 16 or file_rate != rate:
+            raise ValueError(f"{path}: expected {rate} Hz 16-bit stereo")
+        self.frames = struct.unpack("<I", head[40:44])[0] // 4
+        self._fd = os.open(path, os.O_RDWR)
+
+    def __len__(self) -> int:
+        return self.frames
+
+    def _range(self, key: slice) -> tuple[int, int]:
+        start, stop, step = key.indices(self.frames)
+        if step != 1:
+            raise ValueError("tape tracks are read in contiguous slices")
+        return start, max(start, stop)
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        start, stop = self._range(key)
+        raw = os.pread(self._fd, (stop - start) * 4, HEADER + start * 4)
+        return np.frombuffer(raw, "<i2").reshape(-1, 2)
+
+    def __setitem__(self, key: slice, value: np.ndarray) -> None:
+        start, stop = self._range(key)
+        data = np.ascontiguousarray(value, dtype="<i2").reshape(-1, 2)[: stop - start]
+        os.pwrite(self._fd, data.tobytes(), HEADER + start * 4)
+
+    def flush(self) -> None:
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 def read_wav(path: Path, rate: int) -> np.ndarray:
