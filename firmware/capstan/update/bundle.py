@@ -26,6 +26,9 @@ MANIFEST = "manifest.toml"
 SIGNATURE = "manifest.toml.minisig"
 PAYLOAD_DIR = "payload/"
 MAX_BUNDLE = 512 * 1024 * 1024
+# The untrusted comment is outside minisign's signature; fixing it makes a changed byte
+# there a rejection too (tools/make-bundle writes it, also when the minisign tool signs).
+SIGNATURE_COMMENT = "signature from capstan make-bundle"
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ def open_bundle(blob: bytes, key: minisign.PublicKey) -> VerifiedBundle:
         raise BundleRejected("not a Capstan bundle: it must start with manifest.toml and its "
                              "signature, then the payload (make it with tools/make-bundle)")
     manifest_bytes = entries[0].data
+    if not entries[1].data.startswith(f"{minisign.UNTRUSTED}{SIGNATURE_COMMENT}\n".encode()):
+        raise BundleRejected("the first line of the signature is damaged: copy the bundle onto "
+                             "the card again (or make it with tools/make-bundle)")
     trusted = minisign.verify(manifest_bytes, entries[1].data, key)
     manifest = parse_manifest(manifest_bytes)
     payload = entries[2:]

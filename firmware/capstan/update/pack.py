@@ -24,12 +24,13 @@ def build_manifest(compatible: str, version: str, files: dict[str, bytes]) -> Ma
         for path, data in files.items()))
 
 
-def assemble(manifest_bytes: bytes, signature: str, files: dict[str, bytes]) -> bytes:
+def assemble(manifest_bytes: bytes, signature: str, files: dict[str, bytes],
+             check: bool = True) -> bytes:
     """Put the parts together as they are (tests use this to make bad bundles too)."""
     entries = [archive.Entry(MANIFEST, manifest_bytes),
                archive.Entry(SIGNATURE, signature.encode())]
     entries += [archive.Entry(PAYLOAD_DIR + path, data) for path, data in files.items()]
-    return archive.pack(entries)
+    return archive.pack(entries, check)
 
 
 def make_bundle(compatible: str, version: str, files: dict[str, bytes], sign: Signer) -> bytes:
