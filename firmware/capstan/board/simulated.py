@@ -74,17 +74,17 @@ class SimPlayback:
         now = self.loop.time()
         due = int((now - self._start) * self.rate) - self.period
         if self._frames < due:  # the stream ran dry: the DAC played silence meanwhile
-            self.underruns += 1
-            self._emit(np.zeros((due - self._frames, 2), np.float32), now)
+            self.underruns += 1  # (what went on tape meanwhile was past the head already)
+            self._emit(np.zeros((due - self._frames, 2), np.float32), now, record=False)
         if not self.deck.outputs.get("dac_unmute"):
             block = np.zeros_like(block)
         self._emit(block, now)
 
-    def _emit(self, block: np.ndarray, now: float) -> None:
+    def _emit(self, block: np.ndarray, now: float, record: bool = True) -> None:
         if self._writer:
             self._writer.write(block)
         self._frames += len(block)
-        if self.feeds_record_head:
+        if record and self.feeds_record_head:
             self.deck.play_out(now, block)
 
     def close(self) -> None:
