@@ -1,0 +1,249 @@
+"""Durable state on the SD card: settings, paired headphones, cassettes' TOCs, the counter.
+
+One JSON file per name in the state directory (``/var/lib/capstan``), each an
+envelope with a checksum of its data::
+
+    {"capstan-state": 1, "name": "settings", "sha256": "…", "data": {…}}
+
+Writes are atomic: a temporary file is written and fsynced, renamed over the
+old one, and the directory is fsynced; a power cut at any moment leaves the old
+file or the new one. A file that cannot be read, does not parse or fails its
+checksum is moved aside (``NAME.json.bad-N``), the caller's defaults are used,
+and a `StateRecovered` event says so: never a crash, never a crash loop.
+
+SD cards wear: `save` writes only when the data changed, and `save_soon`
+coalesces frequent changes (the counter) into at most one write per interval;
+`flush` writes what is pending (on stop, on eject).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from capstan.errors import CapstanError
+from capstan.events import Event, EventBus
+from capstan.state.disk import Disk
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+KEEP_BAD = 3  # moved-aside files kept per name (older ones are deleted)
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class StateError(CapstanError):
+    """A state name or value the store cannot take (a programming error, not a disk one)."""
+
+
+@dataclass(frozen=True)
+class StateRecovered(Event):
+    """A state file was unreadable or corrupt: moved aside, defaults used."""
+
+    type: ClassVar[str] = "state_recovered"
+    name: str
+    reason: str
+    moved_to: str | None = None
+
+
+@dataclass(frozen=True)
+class StateNotSaved(Event):
+    """A write failed (card full, read-only, failing): the player runs on, the change is lost."""
+
+    type: ClassVar[str] = "state_not_saved"
+    name: str
+    reason: str
+
+
+def canonical(data: Any) -> bytes:
+    try:
+        return json.dumps(data, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise StateError(f"state must be plain JSON data (dicts, lists, str, numbers, "
+                         f"bools, None): {exc}") from None
+
+
+def encode(name: str, data: Any) -> bytes:
+    body = canonical(data)
+    envelope = {"capstan-state": FORMAT, "name": name,
+                "sha256": hashlib.sha256(body).hexdigest(), "data": data}
+    return (json.dumps(envelope, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def decode(name: str, raw: bytes) -> Any:
+    """The data of a state file; ValueError saying what is wrong with it."""
+    try:
+        envelope = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at byte {exc.pos})") from None
+    if not isinstance(envelope, dict) or envelope.get("capstan-state") != FORMAT:
+        raise ValueError(f"not a Capstan state file of format {FORMAT}")
+    if envelope.get("name") != name:
+        raise ValueError(f"it holds {envelope.get('name')!r}, not {name!r}")
+    if "data" not in envelope or not isinstance(envelope.get("sha256"), str):
+        raise ValueError("its data or checksum is missing")
+    if hashlib.sha256(canonical(envelope["data"])).hexdigest() != envelope["sha256"]:
+        raise ValueError("its checksum does not match its data")
+    return envelope["data"]
+
+
+class StateStore:
+    """`load(name, default)` and `save(name, data)` over one directory."""
+
+    def __init__(self, directory: Path | str, bus: EventBus | None = None,
+                 loop: asyncio.AbstractEventLoop | None = None, disk: Disk | None = None) -> None:
+        self.directory = Path(directory)
+        self.bus, self.loop = bus, loop
+        self.disk = disk or Disk()
+        self.writes = 0  # files written since start (tests and `capstan status` read it)
+        self._known: dict[str, bytes] = {}  # canonical data as on disk, per name
+        self._pending: dict[str, Any] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+
+    def path(self, name: str) -> Path:
+        if not _NAME.match(name):
+            raise StateError(f"bad state name {name!r}: use lower-case letters, digits, - and _")
+        return self.directory / f"{name}.json"
+
+    # reading ------------------------------------------------------------------
+    def load(self, name: str, default: Any) -> Any:
+        """The saved data, or a copy of `default` if there is none or it was bad."""
+        path = self.path(name)
+        self._remove_leftover(path)
+        if name in self._pending:
+            return copy.deepcopy(self._pending[name])
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return copy.deepcopy(default)
+        except OSError as exc:
+            self._recover(name, path, f"it cannot be read ({exc.strerror or exc})")
+            return copy.deepcopy(default)
+        try:
+            data = decode(name, raw)
+        except ValueError as exc:
+            self._recover(name, path, str(exc))
+            return copy.deepcopy(default)
+        self._known[name] = canonical(data)
+        return data
+
+    def _remove_leftover(self, path: Path) -> None:
+        tmp = self._temp(path)
+        try:
+            self.disk.remove(tmp)  # a write that was cut before its rename
+        except OSError:
+            pass
+
+    def _recover(self, name: str, path: Path, reason: str) -> None:
+        moved: Path | None = None
+        try:
+            moved = self._move_aside(path)
+        except OSError as exc:
+            log.warning("could not move %s aside: %s", path, exc)
+        log.warning("state %s was bad (%s): using defaults%s", name, reason,
+                    f", the old file is {moved}" if moved else "")
+        self._known.pop(name, None)
+        if self.bus is not None:
+            self.bus.publish(StateRecovered(name, reason, str(moved) if moved else None))
+
+    def _move_aside(self, path: Path) -> Path:
+        bad = sorted(self.directory.glob(f"{path.name}.bad-*"), key=_bad_number)
+        number = _bad_number(bad[-1]) + 1 if bad else 1
+        target = path.with_name(f"{path.name}.bad-{number}")
+        self.disk.replace(path, target)
+        for old in bad[:max(0, len(bad) + 1 - KEEP_BAD)]:
+            self.disk.remove(old)
+        self.disk.sync_dir(self.directory)
+        return target
+
+    # writing ------------------------------------------------------------------
+    def save(self, name: str, data: Any) -> bool:
+        """Write `data` now if it differs from what is on disk. False if the write failed."""
+        path = self.path(name)
+        self._cancel(name)
+        self._pending.pop(name, None)
+        body = canonical(data)
+        if self._known.get(name) == body:
+            return True
+        try:
+            self._write(path, encode(name, data))
+        except OSError as exc:
+            reason = f"{exc.strerror or exc}: is the SD card full or read-only?"
+            log.error("could not save state %s: %s", name, reason)
+            if self.bus is not None:
+                self.bus.publish(StateNotSaved(name, reason))
+            return False
+        self._known[name] = body
+        self.writes += 1
+        return True
+
+    def _write(self, path: Path, content: bytes) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o750)
+        tmp = self._temp(path)
+        fd = self.disk.create(tmp)
+        try:
+            self.disk.write(fd, content)
+            self.disk.sync(fd)
+        finally:
+            self.disk.close(fd)
+        self.disk.replace(tmp, path)
+        self.disk.sync_dir(self.directory)
+
+    def save_soon(self, name: str, data: Any, within: float = 60.0) -> None:
+        """Save within `within` seconds, coalescing changes meanwhile (needs a loop)."""
+        if self.loop is None:
+            self.save(name, data)
+            return
+        self.path(name)
+        self._pending[name] = copy.deepcopy(data)
+        if name not in self._timers:
+            self._timers[name] = self.loop.call_later(within, self._save_pending, name)
+
+    def _save_pending(self, name: str) -> None:
+        self._timers.pop(name, None)
+        if name in self._pending:
+            self.save(name, self._pending.pop(name))
+
+    def flush(self) -> None:
+        """Write everything `save_soon` still holds (on stop, on eject)."""
+        for name in list(self._pending):
+            self.save(name, self._pending.pop(name))
+
+    def _cancel(self, name: str) -> None:
+        timer = self._timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+
+    @staticmethod
+    def _temp(path: Path) -> Path:
+        return path.with_name(f".{path.name}.tmp")
+
+
+def _bad_number(path: Path) -> int:
+    try:
+        return int(path.name.rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def is_writable(directory: Path | str) -> str | None:
+    """None if state can be written in `directory`, else what is wrong (for the self-test)."""
+    d = Path(directory)
+    try:
+        d.mkdir(parents=True, exist_ok=True, mode=0o750)
+    except OSError as exc:
+        return f"cannot create the state directory {d} ({exc.strerror or exc})"
+    if not os.access(d, os.W_OK | os.X_OK):
+        return f"cannot write to the state directory {d}: check its owner and mode"
+    return None
