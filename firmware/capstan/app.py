@@ -106,6 +106,14 @@ class Player:
         self._button(button, True, self.loop.time())
         self._button(button, False, self.loop.time())
 
+    def hold(self, button: str, seconds: float) -> asyncio.TimerHandle:
+        """Hold `button` down for `seconds`, then release it (the control socket's `hold`)."""
+        if button not in self.buttons:
+            raise ValueError(f"unknown button {button!r} (buttons: {', '.join(self.buttons)})")
+        down = self.loop.time()
+        self._button(button, True, down)
+        return self.loop.call_later(seconds, self._button, button, False, down + seconds)
+
     def _button(self, name: str, down: bool, t: float) -> None:
         self.bus.publish(ButtonEvent(name, "press" if down else "release"))
         if down:
