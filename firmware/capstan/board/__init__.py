@@ -53,6 +53,11 @@ class Board:
             except Exception:
                 pass
         self._closers.clear()
+        for stream_end in (self.capture.stop, self.playback.close):
+            try:
+                stream_end()
+            except Exception:
+                pass
 
 
 def open_board(kind: str, description: BoardDescription, loop: asyncio.AbstractEventLoop,

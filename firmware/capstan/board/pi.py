@@ -58,4 +58,4 @@ def open_pi_board(description: BoardDescription, loop: asyncio.AbstractEventLoop
     capture = AlsaCapture(a.capture, loop, a.rate, a.channels, a.capture_format, period)
     playback = AlsaPlayback(a.playback, a.rate, a.channels, a.playback_format, period)
     return Board(kind="pi", description=d, leds=leds, i2c=bus, capture=capture,
-                 playback=playback, _closers=[playback], **pins)
+                 playback=playback, _closers=[bus], **pins)
