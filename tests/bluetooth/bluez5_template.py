@@ -958,10 +958,10 @@ def AddA2DPTransport(_self, adapter_device_name, device_address, endpoint_owner,
     }
 
     def acquire(transport):
-        # bluetoothd starts the stream and hands the L2CAP socket over.
-        from gi.repository import GLib  # noqa: PLC0415
-
-        GLib.idle_add(lambda: transport.UpdateProperties(MEDIA_TRANSPORT_IFACE, {"State": dbus.String("active")}) and False)
+        # bluetoothd starts the stream and hands the L2CAP socket over. The
+        # signal goes out just before the reply; BlueALSA handles it in its main
+        # loop after its synchronous Acquire call has returned.
+        transport.UpdateProperties(MEDIA_TRANSPORT_IFACE, {"State": dbus.String("active")})
         return (dbus.types.UnixFd(transport.socket.fileno()), dbus.UInt16(672), dbus.UInt16(672))
 
     def release(transport):

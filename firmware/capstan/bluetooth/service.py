@@ -1,0 +1,302 @@
+"""The headphones service: BlueZ, the agent, BlueALSA and the two pure policies, wired.
+
+Everything that decides lives in :mod:`pairing` and :mod:`reconnect` (pure,
+clock-injected); this class only turns BlueZ signals into their events, runs
+their actions as D-Bus calls (each a task that reports back as an event) and
+wakes them at their deadlines with ``loop.call_at``. Nothing here sleeps or
+polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dbus_fast import BusType
+from dbus_fast.aio import MessageBus
+
+from capstan.bluetooth import defs, pairing, reconnect
+from capstan.bluetooth.agent import PairingAgent
+from capstan.bluetooth.battery import GattReader, headphone_battery, read_gatt_battery
+from capstan.bluetooth.bluealsa import BlueAlsa
+from capstan.bluetooth.bluez import BluetoothError, BlueZ, call
+from capstan.bluetooth.events import BluetoothEvent, HeadphoneBattery, PairingWindowClosed
+from capstan.bluetooth.route import HeadphoneRoute
+from capstan.events import EventBus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BluetoothConfig:
+    window: float = pairing.WINDOW
+    dwell: float = pairing.DWELL
+    backoff: reconnect.Backoff = field(default_factory=reconnect.Backoff)
+    pause_on_loss: bool = True
+    bluealsa_service: str = defs.BLUEALSA
+
+
+class HeadphonesService:
+    """Pair on request, reconnect by itself, tell the audio layer where the sound goes.
+
+    ``load()`` returns the remembered headphones (last used first) and
+    ``save(addresses)`` persists them; the daemon passes its durable state.
+    """
+
+    def __init__(self, events: EventBus, load: Callable[[], Sequence[str]],
+                 save: Callable[[Sequence[str]], None], config: BluetoothConfig | None = None,
+                 route: HeadphoneRoute | None = None, bus: MessageBus | None = None,
+                 gatt: GattReader = read_gatt_battery) -> None:
+        self.config = config or BluetoothConfig()
+        self.events = events
+        self.route = route or HeadphoneRoute(pause_on_loss=self.config.pause_on_loss)
+        self._load, self._save, self._gatt = load, save, gatt
+        self._bus, self._own_bus = bus, bus is None
+        self.pairing = pairing.PairingState(window=self.config.window, dwell=self.config.dwell)
+        self.link = reconnect.LinkState(backoff=self.config.backoff)
+        self.battery: dict[str, int] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- life cycle ------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self._bus is None:
+            self._bus = await MessageBus(bus_type=BusType.SYSTEM, negotiate_unix_fd=True).connect()
+        self.bluez = BlueZ(self._bus)
+        self.bluez.watch(self._on_bluez)
+        await self.bluez.start()
+        adapter = self.bluez.adapter
+        for name, value in (("Powered", True), ("Discoverable", False), ("Pairable", False)):
+            await self.bluez.set(adapter, defs.ADAPTER, name, "b", value)
+        self._bus.export(defs.AGENT_PATH, PairingAgent(self))
+        await call(self._bus, defs.BLUEZ, defs.BLUEZ_ROOT, defs.AGENT_MANAGER, "RegisterAgent",
+                   "os", [defs.AGENT_PATH, defs.AGENT_CAPABILITY])
+        await call(self._bus, defs.BLUEZ, defs.BLUEZ_ROOT, defs.AGENT_MANAGER,
+                   "RequestDefaultAgent", "o", [defs.AGENT_PATH])
+        self.bluealsa = BlueAlsa(self._bus, self.route, self.config.bluealsa_service)
+        await self.bluealsa.start()
+        paired = {a for a, p in self.bluez.devices().items() if p.get("Paired")}
+        known = tuple(a.upper() for a in self._load() if a.upper() in paired)
+        self.link = reconnect.LinkState(known=known, backoff=self.config.backoff)
+        for address in known:
+            if self.bluez.device(address).get("Connected"):
+                self._step_link(reconnect.LinkUp(address))
+        self._step_link(reconnect.Start())
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._bus is None:
+            return
+        try:
+            if self.pairing.is_open:
+                await self.bluez.set(self.bluez.adapter, defs.ADAPTER, "Pairable", "b", False)
+            await call(self._bus, defs.BLUEZ, defs.BLUEZ_ROOT, defs.AGENT_MANAGER,
+                       "UnregisterAgent", "o", [defs.AGENT_PATH])
+        except BluetoothError as exc:
+            log.info("while stopping: %s", exc)
+        self._bus.unexport(defs.AGENT_PATH)
+        self.bluealsa.stop()
+        self.bluez.stop()
+        if self._own_bus:
+            self._bus.disconnect()
+
+    # --- what the buttons do -------------------------------------------------------------
+    def open_pairing_window(self) -> None:
+        """PAIR held: a window of ``config.window`` seconds in which headphones may pair."""
+        self._step_pairing(pairing.OpenWindow())
+
+    def forget_all(self) -> None:
+        """Forget every remembered headphone (unpair them in BlueZ too)."""
+        if self.link.connected:
+            self._run(self.bluez.device_call(self.link.connected, "Disconnect"))
+        self._step_link(reconnect.ForgetAll())
+
+    async def set_volume(self, level: int) -> None:
+        """The connected headphone's volume, 0..127 (BlueALSA PCM Volume)."""
+        if self.route.active is None:
+            raise LookupError("no headphones connected")
+        await self.bluealsa.set_volume(self.route.active, level)
+
+    def volume(self) -> int | None:
+        return self.bluealsa.volume(self.route.active) if self.route.active else None
+
+    def status(self) -> dict[str, Any]:
+        now = self._loop.time() if self._loop else 0.0
+        closes = self.pairing.closes_at
+        return {"pairing": self.pairing.is_open,
+                "pairing_closes_in": None if closes is None else max(0.0, closes - now),
+                "connected": self.link.connected, "known": list(self.link.known),
+                "output": self.route.pcm, "battery": dict(self.battery)}
+
+    # --- the agent's questions (Gate) --------------------------------------------------
+    def allow_pairing(self, address: str, how: str) -> bool:
+        ok = pairing.may_pair(self.pairing, address, defs.is_audio_sink(self.bluez.device(address)))
+        if not ok:
+            self._publish(BluetoothEvent("refused", address, "pairing"))
+        return ok
+
+    def allow_service(self, address: str, uuid: str) -> bool:
+        device = self.bluez.device(address)
+        ok = (self.link.knows(address) and bool(device.get("Paired"))) or (
+            self.pairing.is_open and defs.is_audio_sink(device))
+        if not ok:
+            self._publish(BluetoothEvent("refused", address, "service"))
+        return ok
+
+    # --- policies ------------------------------------------------------------------------
+    def _now(self) -> float:
+        assert self._loop is not None
+        return self._loop.time()
+
+    def _step_pairing(self, event: pairing.PairingEvent) -> None:
+        self.pairing, actions = pairing.step(self.pairing, event, self._now())
+        self._arm()
+        for action in actions:
+            self._do_pairing(action)
+
+    def _step_link(self, event: reconnect.LinkEvent) -> None:
+        self.link, actions = reconnect.step(self.link, event, self._now())
+        self._arm()
+        for action in actions:
+            self._do_link(action)
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        times = [t for t in (pairing.next_deadline(self.pairing),
+                             reconnect.next_deadline(self.link)) if t is not None]
+        if times and self._loop is not None:
+            self._timer = self._loop.call_at(min(times), self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        self._step_pairing(pairing.Tick())
+        self._step_link(reconnect.Tick())
+
+    # --- actions ---------------------------------------------------------------------------
+    def _run(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning("Bluetooth action failed: %s", exc)
+
+    def _do_pairing(self, action: Any) -> None:
+        if isinstance(action, pairing.SetPairable):
+            self._run(self.bluez.set(self.bluez.adapter, defs.ADAPTER, "Pairable", "b", action.on))
+        elif isinstance(action, pairing.Discover):
+            self._run(self._discover(action.on))
+        elif isinstance(action, pairing.Pair):
+            self._run(self._pair(action.address))
+        elif isinstance(action, pairing.CancelPairing):
+            self._run(self.bluez.device_call(action.address, "CancelPairing"))
+        elif isinstance(action, pairing.Adopt):
+            self._run(self._adopt(action.address))
+        elif isinstance(action, pairing.WindowClosed):
+            self._publish(PairingWindowClosed(action.outcome, action.address))
+
+    def _do_link(self, action: Any) -> None:
+        if isinstance(action, reconnect.Connect):
+            self._run(self._connect(action.address))
+        elif isinstance(action, reconnect.Save):
+            self._save(list(action.known))
+        elif isinstance(action, reconnect.Remove):
+            path = self.bluez.path_of(action.address)
+            self._run(self.bluez.adapter_call("RemoveDevice", "o", [path]))
+
+    async def _discover(self, on: bool) -> None:
+        try:
+            await self.bluez.adapter_call("StartDiscovery" if on else "StopDiscovery")
+        except BluetoothError as exc:  # already (not) discovering: the state we want
+            log.debug("discovery %s: %s", on, exc)
+
+    async def _pair(self, address: str) -> None:
+        try:
+            await self.bluez.device_call(address, "Pair")
+            ok = True
+        except BluetoothError as exc:
+            ok = exc.name == defs.ERROR_ALREADY_EXISTS
+            log.info("pairing %s failed: %s", address, exc)
+        self._step_pairing(pairing.PairResult(address, ok))
+
+    async def _adopt(self, address: str) -> None:
+        await self.bluez.set(self.bluez.path_of(address), defs.DEVICE, "Trusted", "b", True)
+        self._step_link(reconnect.Remember(address))
+        self._publish(BluetoothEvent("paired", address))
+        self._step_link(reconnect.Appeared(address))
+
+    async def _connect(self, address: str) -> None:
+        try:
+            await self.bluez.device_call(address, "ConnectProfile", "s", [defs.A2DP_SINK_UUID])
+        except BluetoothError as exc:
+            if exc.name != defs.ERROR_ALREADY_CONNECTED:
+                log.info("connecting %s failed: %s", address, exc)
+                self._step_link(reconnect.ConnectFailed(address))
+                return
+        if self.bluez.device(address).get("Connected") and self.link.connected != address:
+            self._step_link(reconnect.LinkUp(address))
+
+    async def _read_battery(self, address: str) -> None:
+        path = self.bluez.path_of(address)
+        found = await headphone_battery(self.bluez.objects, path, self.bluez.device(address),
+                                        self._gatt)
+        if found is not None:
+            self.battery[address] = found[0]
+            self._publish(HeadphoneBattery(address, found[0], found[1]))
+
+    # --- BlueZ's news -------------------------------------------------------------------------
+    def _on_bluez(self, path: str, interface: str, changed: dict[str, Any]) -> None:
+        address = defs.address_of(path)
+        if address is None or self._loop is None:
+            return
+        if interface == defs.BATTERY and "Percentage" in changed:
+            self.battery[address] = int(changed["Percentage"])
+            self._publish(HeadphoneBattery(address, self.battery[address], "Battery1"))
+        if interface != defs.DEVICE:
+            return
+        device = self.bluez.device(address)
+        if not changed:  # the device object went away
+            self._lost(address)
+            return
+        if "RSSI" in changed and not device.get("Paired") and self.pairing.is_open:
+            self._step_pairing(pairing.Sighted(address, int(changed["RSSI"]),
+                                               defs.is_audio_sink(device)))
+        if ("RSSI" in changed or "Address" in changed) and self.link.knows(address):
+            self._step_link(reconnect.Appeared(address))
+        if "Connected" in changed:
+            if changed["Connected"]:
+                self._connected(address, device)
+            else:
+                self._lost(address)
+
+    def _connected(self, address: str, device: dict[str, Any]) -> None:
+        if self.link.knows(address):
+            self._publish(BluetoothEvent("connected", address))
+            self._step_link(reconnect.LinkUp(address))
+            self._run(self._read_battery(address))
+        elif not self.pairing.is_open:
+            # Belt and braces: BlueZ should not have let it in. Show it the door.
+            self._publish(BluetoothEvent("refused", address, "connection"))
+            self._run(self.bluez.device_call(address, "Disconnect"))
+
+    def _lost(self, address: str) -> None:
+        if self.link.connected == address:
+            self._publish(BluetoothEvent("disconnected", address))
+            self.route.link_lost(address)
+            self._step_link(reconnect.LinkLost(address))
+
+    def _publish(self, event: Any) -> None:
+        self.events.publish(event)
