@@ -6,6 +6,7 @@ mechanism constant reads it from here.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,19 @@ BUS_PINS = {2: "I2C-1 SDA", 3: "I2C-1 SCL", 18: "I2S BCLK", 19: "I2S LRCLK", 20:
             21: "I2S DOUT"}
 SAFE_OUTPUT_PINS = range(9, 28)  # pulled low at reset on every Pi
 
-DEFAULT_PATH = Path(__file__).resolve().parents[3] / "hardware" / "board.toml"
+REPO_PATH = Path(__file__).resolve().parents[3] / "hardware" / "board.toml"
+INSTALLED_PATH = Path("/etc/capstan/board.toml")  # put there by tools/install and the image
+
+
+def default_path() -> Path:
+    """$CAPSTAN_BOARD, else the checkout's hardware/board.toml, else /etc/capstan/board.toml."""
+    env = os.environ.get("CAPSTAN_BOARD")
+    if env:
+        return Path(env)
+    return REPO_PATH if REPO_PATH.exists() else INSTALLED_PATH
+
+
+DEFAULT_PATH = REPO_PATH
 
 
 @dataclass(frozen=True)
@@ -119,7 +132,7 @@ class BoardDescription:
 
 def load_board(path: Path | str | None = None) -> BoardDescription:
     """Read and validate a board description; errors name the offending key."""
-    path = Path(path) if path else DEFAULT_PATH
+    path = Path(path) if path else default_path()
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
