@@ -1,6 +1,7 @@
 """The daemon's TOML configuration, with defaults for the reference build.
 
-    [player]  board = "pi" | "sim", period = 1024, state_dir = "/var/lib/capstan"
+    [player]  board = "pi" | "sim", period = 1024, state_dir = "/var/lib/capstan",
+              socket = "" (the control socket; "" = /run/capstan/control.sock on the Pi)
     [audio]   volume = 0.7
     [transport] auto_rewind = false
 
@@ -18,7 +19,7 @@ from capstan.errors import ConfigError
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "player": {"board": "pi", "period": 1024, "state_dir": "/var/lib/capstan",
-               "board_file": ""},
+               "board_file": "", "socket": ""},
     "audio": {"volume": 0.7},
     "transport": {"auto_rewind": False, "pause_on_headphones_lost": True},
 }
