@@ -1,0 +1,130 @@
+"""The simulated deck on the bench: SimDeck + simulated board + Player, live on the running loop.
+
+The same assembly as capstan.sim.session.SimSession, but on the real-time
+event loop the panel runs in (Textual's), with the jack teed to the laptop's
+speaker. The panel's hands are here too: buttons pressed and released through
+the simulated contacts (so the firmware's debounce sees them), cassettes
+inserted, ejected and flipped, faults injected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from capstan.app import Player
+from capstan.board import Board, open_board
+from capstan.board.description import BoardDescription, load_board
+from capstan.config import load_config
+from capstan.events import Event
+from capstan.panel.sound import JackTee, LevelMeter, open_speaker
+from capstan.sim.cassette import Cassette
+from capstan.sim.deck import FAULTS, SimDeck
+
+log = logging.getLogger(__name__)
+
+TAP = 0.1  # s a tapped button stays down
+HOLD = 2.0  # s a held button stays down
+LOG_LINES = 200
+
+
+class Bench:
+    def __init__(self, loop: asyncio.AbstractEventLoop, data_dir: Path, seed: int = 0,
+                 sound_device: str | None = "default",
+                 description: BoardDescription | None = None,
+                 config: dict[str, Any] | None = None) -> None:
+        self.loop = loop
+        self.data_dir = Path(data_dir)
+        self.description = description or load_board()
+        self.config = config or load_config(overrides={"player": {"board": "sim"}})
+        period = self.config["player"]["period"]
+        self.lines: deque[str] = deque(maxlen=LOG_LINES)
+        self._t0 = loop.time()
+        self.deck = SimDeck(self.description, loop, seed=seed, log=self._deck_event)
+        self.board: Board = open_board("sim", self.description, loop, period, deck=self.deck)
+        speaker, self.speaker_name = open_speaker(
+            sound_device, self.description.alsa.rate, period, self.data_dir / "jack.wav")
+        self.meter = LevelMeter(loop.time)
+        self.jack = JackTee(self.board.playback, speaker, self.meter,
+                            muted=lambda: not self.deck.outputs.get("dac_unmute"))
+        self.board.playback = self.jack  # before the Player builds its audio chain on it
+        self.player = Player(self.board, self.config, loop)
+        self.player.bus.subscribe(self._player_event)
+        self.started = False
+
+    # start and stop -------------------------------------------------------------
+    async def start(self) -> None:
+        self.deck.start()
+        await self.player.start()
+        self.started = True
+        self.note(f"sound to the {self.speaker_name}")
+
+    async def stop(self) -> None:
+        """Top-down: the player, then the deck and the board; the cassette keeps its place."""
+        try:
+            if self.started:
+                await self.player.stop()
+        finally:
+            self.started = False
+            self.deck.stop()
+            self.board.close()
+            self.jack.close()
+            self.deck.close()
+
+    # the user's hands -------------------------------------------------------------
+    def press(self, button: str, hold: float = TAP) -> None:
+        """The button down now and up `hold` seconds later, through its contacts."""
+        if button not in self.description.buttons:
+            raise ValueError(f"unknown button {button!r}")
+        self.deck.set_button(button, True)
+        self.loop.call_later(hold, self.deck.set_button, button, False)
+
+    def insert(self, cassette: Cassette) -> None:
+        if self.deck.cassette is not None:
+            self.eject()
+        self.deck.insert(cassette)
+
+    def eject(self) -> Cassette | None:
+        return self.deck.eject()
+
+    def flip(self) -> None:
+        if self.deck.cassette is None:
+            self.note("no cassette to flip")
+            return
+        if self.deck.motion.speed != 0:
+            self.note("stop the tape before taking the cassette out to flip it")
+            return
+        self.deck.flip()
+
+    def fault(self, name: str) -> None:
+        if name not in FAULTS:
+            raise ValueError(f"unknown fault {name!r}")
+        self.deck.fault(name)
+
+    # what happened ------------------------------------------------------------------
+    def note(self, line: str) -> None:
+        self.lines.append(f"{self.loop.time() - self._t0:7.1f} s  {line}")
+
+    def _deck_event(self, event: dict[str, Any]) -> None:
+        if event.get("type") == "pin":
+            return
+        self.note(_words(event))
+
+    def _player_event(self, t: float, event: Event) -> None:
+        if event.type in ("button",):
+            return
+        self.note(_words(event.to_dict()))
+
+    # truth for the panel ---------------------------------------------------------------
+    @property
+    def cassette(self) -> Cassette | None:
+        return self.deck.cassette
+
+
+def _words(event: dict[str, Any]) -> str:
+    kind = event.get("type", "?")
+    rest = ", ".join(f"{k} {v}" for k, v in event.items() if k != "type")
+    return f"{kind}: {rest}" if rest else kind

@@ -1,0 +1,180 @@
+"""The panel's read-outs, each a Static that redraws itself from the bench."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from capstan.panel.bench import Bench
+from capstan.panel.sound import FLOOR_DB
+from capstan.panel.window import Reel, ReelSpin, draw_window
+
+TAPE_TYPES = {"I": "Type I (normal)", "II": "Type II (chrome)", "IV": "Type IV (metal)"}
+LED_COLOURS = {"status": "green", "rec": "red", "bt": "dodger_blue1", "charge": "orange1"}
+NOT_YET = "not available yet"
+
+
+def clock(seconds: float) -> str:
+    s = round(max(seconds, 0.0))
+    if s >= 3600:
+        return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+    return f"{s // 60:02d}:{s % 60:02d}"
+
+
+class CassetteWindow(Static):
+    """Both reels, to scale, turning at the rpm the simulated tachometers turn at."""
+
+    def on_mount(self) -> None:
+        self.supply = ReelSpin()
+        self.take_up = ReelSpin()
+
+    def show(self, bench: Bench, dt: float) -> None:
+        m = bench.deck.motion
+        c = bench.cassette
+        if c is None:
+            self.supply.advance(0.0, dt)
+            self.take_up.advance(0.0, dt)
+            self.update(Text("\n\n\n      (no cassette: press i to insert one)\n", "grey50"))
+            return
+        self.supply.advance(m.supply.rpm, dt)
+        self.take_up.advance(m.take_up.rpm, dt)
+        hub = bench.description.mechanism.hub_radius
+        on_take_up = c.position
+        on_supply = c.duration - c.position - m.spill
+        art = draw_window(Reel(hub, c.pack_radius(on_supply), self.supply.angle),
+                          Reel(hub, c.pack_radius(on_take_up), self.take_up.angle))
+        art.append("\n")
+        art.append(f" supply {abs(m.supply.rpm):5.1f} rpm", "grey70")
+        art.append(" " * 14)
+        art.append(f"take-up {abs(m.take_up.rpm):5.1f} rpm", "grey70")
+        if m.spill > 0:
+            art.append(f"\n ⚠ {m.spill * bench.description.mechanism.nominal_speed:.2f} m of "
+                       "tape pulled out (stalled reel)", "bold red")
+        self.update(art)
+        tab = "tab present" if c.tab_present() else "tab broken out (protected)"
+        self.border_title = f"{c.name or c.directory.name} · side {c.side}"
+        self.border_subtitle = f"{c.length} · {TAPE_TYPES.get(c.tape_type, c.tape_type)} · {tab}"
+
+
+class Transport(Static):
+    """The transport state, the counter and what is left of the side."""
+
+    def show(self, bench: Bench) -> None:
+        p = bench.player
+        c = bench.cassette
+        state = p.deck.state.value.replace("_", " ").upper()
+        t = Text()
+        t.append(f"{state}\n", "bold reverse" if state != "STOPPED" else "bold")
+        t.append("counter    ", "grey70")
+        t.append(f"{clock(p.counter)}\n", "bold")
+        remaining = getattr(p, "remaining", None)  # the firmware's estimate, once it has one
+        if isinstance(remaining, int | float):
+            t.append("remaining  ", "grey70")
+            t.append(f"{clock(remaining)}\n", "bold")
+        if c is not None:
+            lead = bench.description.mechanism.leader
+            t.append("tape left  ", "grey70")
+            t.append(f"{clock(max(c.duration - lead - c.position, 0.0))}", "bold")
+            t.append("  (simulator)\n", "grey50")
+            t.append("speed      ", "grey70")
+            t.append(f"{bench.deck.motion.speed:+.2f}× nominal\n")
+        t.append("volume     ", "grey70")
+        t.append(f"{_volume(p):.0%}")
+        self.update(t)
+
+
+def _volume(player: Any) -> float:
+    audio = getattr(player, "audio", None)
+    return float(getattr(audio, "volume", 0.0) or 0.0)
+
+
+class Leds(Static):
+    def show(self, bench: Bench) -> None:
+        t = Text()
+        for role in bench.description.leds:
+            level = float(bench.deck.outputs.get(f"led_{role}", 0.0))
+            colour = LED_COLOURS.get(role, "white")
+            t.append("●" if level > 0.02 else "○", colour if level > 0.02 else "grey35")
+            t.append(f" {role.upper():<7}", "bold" if level > 0.5 else "grey70")
+        self.update(t)
+
+
+class Mechanism(Static):
+    """What the firmware drives: motor, solenoids, relay, and what the tape does."""
+
+    def show(self, bench: Bench) -> None:
+        o = bench.deck.outputs
+        m = bench.deck.motion
+        reverse = " reverse" if o.get("motor_reverse") else ""
+        parts = [f"motor {o.get('motor', 0.0):.0%}{reverse}",
+                 "head on tape" if o.get("head_solenoid") else "head off",
+                 "idler in" if o.get("wind_idler") else "idler out",
+                 "REC relay on" if o.get("record_relay") else "relay off",
+                 "line-in" if o.get("adc_mux") else "playhead",
+                 "DAC on" if o.get("dac_unmute") else "DAC muted"]
+        t = Text(" · ".join(parts))
+        if m.strain:
+            t.append("  motor straining", "bold red")
+        if m.stalled:
+            t.append(f"  stalled: {', '.join(sorted(m.stalled))}", "bold red")
+        self.update(t)
+
+
+class Meters(Static):
+    """Peak (bar) and RMS (figure) of what the jack plays, −60..0 dBFS."""
+
+    WIDTH = 30
+
+    def show(self, bench: Bench) -> None:
+        meter = bench.meter
+        t = Text()
+        for ch, name in enumerate("LR"):
+            peak, rms = meter.peak_db[ch], meter.rms_db[ch]
+            n = round((peak - FLOOR_DB) / -FLOOR_DB * self.WIDTH)
+            t.append(f"{name} ", "bold")
+            for i in range(self.WIDTH):
+                db = FLOOR_DB + (i + 1) * -FLOOR_DB / self.WIDTH
+                colour = "red" if db > -3 else "yellow" if db > -12 else "green"
+                t.append("█" if i < n else "·", colour if i < n else "grey23")
+            t.append(f" {peak:6.1f} pk {rms:6.1f} rms dBFS\n" if ch == 0
+                     else f" {peak:6.1f} pk {rms:6.1f} rms dBFS")
+        self.update(t)
+
+
+class Power(Static):
+    """Battery and charger as the firmware reads them, once a power service is wired."""
+
+    def show(self, bench: Bench) -> None:
+        service = getattr(bench.player, "power", None)
+        t = Text()
+        t.append("battery  ", "grey70")
+        t.append(_reading(service, ("percent", "battery_percent"), "{:.0f} %"))
+        t.append("   charger  ", "grey70")
+        t.append(_reading(service, ("charger", "charging", "charger_state"), "{}"))
+        self.update(t)
+
+
+class Headphones(Static):
+    """Bluetooth headphones as the firmware sees them, once the Bluetooth layer is wired."""
+
+    def show(self, bench: Bench) -> None:
+        service = getattr(bench.player, "bluetooth", None)
+        t = Text()
+        if service is None:
+            t.append(f"Bluetooth: {NOT_YET}", "grey50")
+        else:
+            t.append("Bluetooth: ", "grey70")
+            t.append(_reading(service, ("state", "status"), "{}"))
+        self.update(t)
+
+
+def _reading(service: Any, names: tuple[str, ...], fmt: str) -> str:
+    if service is None:
+        return "—"
+    for name in names:
+        value = getattr(service, name, None)
+        if value is not None and not callable(value):
+            return fmt.format(value)
+    return "—"
