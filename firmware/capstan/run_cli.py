@@ -1,46 +1,137 @@
-"""`capstan run`: the player daemon."""
+"""`capstan run`: the player daemon; `capstan safe-outputs`: every output off (ExecStopPost).
+
+`capstan run` opens the board, runs the self-test, opens the control socket and
+the state store, starts the Player, tells systemd it is READY and feeds the
+watchdog while healthy (capstan.service.daemon). `--board sim` runs the same
+daemon on the simulated deck in real time, with its own socket and state.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
+from pathlib import Path
 from typing import Any
+
+from capstan.errors import ConfigError
+
+
+def sim_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "capstan-sim"
 
 
 def _run(args: argparse.Namespace) -> int:
-    from capstan.app import Player, run_player
     from capstan.board import open_board
+    from capstan.board.description import load_board
+    from capstan.config import DEFAULTS, load_config
+    from capstan.control.paths import daemon_socket
+    from capstan.service.daemon import Daemon
+    from capstan.service.notify import Notifier
+
+    overrides = {"player": {"board": args.board}} if args.board else None
+    config = load_config(args.config, overrides)
+    kind = config["player"]["board"]
+    description = load_board(args.board_file or config["player"]["board_file"] or None)
+    state_dir = Path(args.state_dir or config["player"]["state_dir"])
+    if kind == "sim" and not args.state_dir and \
+            config["player"]["state_dir"] == DEFAULTS["player"]["state_dir"]:
+        state_dir = sim_state_dir()  # the simulator never touches the Pi's state
+    socket_path = Path(args.socket) if args.socket else daemon_socket(kind,
+                                                                      config["player"]["socket"])
+    if args.cassette and kind != "sim":
+        raise ConfigError("--cassette is for the simulated board (--board sim)")
+    notifier = Notifier.from_environment()
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        board = open_board(kind, description, loop, config["player"]["period"])
+        try:
+            if board.deck is not None:
+                if args.cassette:
+                    board.deck.insert(_sim_cassette(args.cassette, description, state_dir))
+                board.deck.start()
+            stop = asyncio.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError):
+                    loop.add_signal_handler(sig, stop.set)
+            daemon = Daemon(board, config, loop, socket_path=socket_path, notifier=notifier,
+                            state_dir=state_dir, confirm_update=_confirm_update(kind))
+            return await daemon.run(stop)
+        finally:
+            if board.deck is not None:
+                board.deck.close()
+            board.close()
+            notifier.close()
+
+    return asyncio.run(main())
+
+
+def _confirm_update(kind: str) -> Any:
+    if kind != "pi":
+        return None
+    try:
+        from capstan.update.trial import confirm_healthy
+    except ImportError:
+        return None
+    return confirm_healthy
+
+
+def _sim_cassette(spec: str, description: Any, state_dir: Path) -> Any:
+    from capstan.sim.cassette import Cassette
+
+    if spec in description.mechanism.cassettes:
+        directory = state_dir / "sim-cassette" / spec
+        if (directory / "cassette.toml").exists():
+            return Cassette.open(directory, description.mechanism)
+        return Cassette.create(directory, description.mechanism, spec, name=f"blank {spec}")
+    return Cassette.open(Path(spec), description.mechanism)
+
+
+def _safe_outputs(args: argparse.Namespace) -> int:
+    """Drive every mechanism output low, from a fresh process (the daemon may have crashed)."""
     from capstan.board.description import load_board
     from capstan.config import load_config
 
     overrides = {"player": {"board": args.board}} if args.board else None
     config = load_config(args.config, overrides)
+    if config["player"]["board"] != "pi":
+        print("safe-outputs: nothing to do on the simulated board")
+        return 0
+    from capstan.board.gpio import GpioOutput, GpioPwm
+    from capstan.board.pi import pin_factory
+
     description = load_board(args.board_file or config["player"]["board_file"] or None)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        board = open_board(config["player"]["board"], description, loop,
-                           config["player"]["period"])
-        if board.deck is not None:
-            board.deck.start()
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        try:
-            await run_player(Player(board, config, loop), stop)
-        finally:
-            board.close()
-
-    asyncio.run(main())
+    factory = pin_factory()
+    for role, out in description.outputs.items():
+        pin = (GpioPwm(factory, out.pin, out.frequency or 1000) if out.pwm
+               else GpioOutput(factory, out.pin))  # both drive low when opened
+        pin.write(0)
+        print(f"{role} (GPIO {out.pin}): off")
+    # Leave the pins driven low: closing them would hand them back to the pull-downs,
+    # which is also safe, but a driven low survives a missing resistor.
     return 0
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="run the player daemon")
+    _board_options(p)
+    p.add_argument("--socket", help="the control socket (default: /run/capstan/control.sock "
+                   "on the Pi, $XDG_RUNTIME_DIR/capstan.sock with --board sim)")
+    p.add_argument("--state-dir", help="where durable state lives (default: from config; "
+                   "~/.local/state/capstan-sim with --board sim)")
+    p.add_argument("--cassette", help="--board sim: insert a blank cassette (C46, C60, C90, "
+                   "C120; kept in the state directory) or a cassette directory")
+    p.set_defaults(func=_run)
+    p = sub.add_parser("safe-outputs", help="drive every output off (systemd's ExecStopPost)")
+    _board_options(p)
+    p.set_defaults(func=_safe_outputs)
+
+
+def _board_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--board", choices=("pi", "sim"), help="the board (default: from config)")
     p.add_argument("--config", help="a TOML configuration file")
     p.add_argument("--board-file", help="the board description (default: hardware/board.toml)")
-    p.set_defaults(func=_run)

@@ -1,0 +1,148 @@
+"""The daemon's life: self-test, state, control socket, player, READY, watchdog, STOPPING.
+
+Start-up order (each step undone in reverse in `finally`):
+
+1. STATUS=self-test; the self-test checks the board before the Player takes its pins;
+2. the state store; the Player, with its saved settings;
+3. the control socket (so `capstan status` can say what is wrong from now on);
+4. the Player starts; the watchdog starts pinging while the player is healthy;
+5. READY=1 with the self-test's summary; then, only if nothing critical failed, the
+   update trial (if any) is confirmed.
+
+On stop: STOPPING=1, the watchdog stops, the player stops (tape stopped, relay
+released), the socket closes, the state is flushed to the card.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from capstan.events import EventBus, Notice
+from capstan.selftest import SelfTestReport, run_selftest
+from capstan.service.notify import Notifier
+from capstan.service.watchdog import Progress, Watchdog
+from capstan.state import StateStore
+
+log = logging.getLogger(__name__)
+
+AUDIO_SILENT_LIMIT = 3.0  # s without a captured block: the audio chain is dead
+TIMER_LATE_LIMIT = 2.0  # s the player's tape watch may be overdue
+COUNTER_SAVE_INTERVAL = 60.0  # s: at most one write of the counter a minute (SD wear)
+
+SelfTest = Callable[..., Awaitable[SelfTestReport]]
+
+
+def player_checks(player: Any, loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
+    """The health checks of the critical services: the player's tape watch and audio capture."""
+
+    def running() -> str | None:
+        if not player.started:
+            return "not running"
+        watch = getattr(player, "_watch", None)  # the 100 ms tape watch (end of tape, stalls)
+        if watch is None or watch.cancelled():
+            return "its tape watch is not scheduled"
+        if loop.time() - watch.when() > TIMER_LATE_LIMIT:
+            return f"its tape watch is {loop.time() - watch.when():.1f} s overdue"
+        return None
+
+    return {"player": running,
+            "audio": Progress(lambda: player.audio.blocks, loop.time, AUDIO_SILENT_LIMIT,
+                              "the ADC delivered no audio")}
+
+
+class Daemon:
+    def __init__(self, board: Any, config: dict[str, dict[str, Any]],
+                 loop: asyncio.AbstractEventLoop, *, socket_path: Path | str,
+                 notifier: Notifier | None = None, state_dir: Path | str | None = None,
+                 selftest: SelfTest = run_selftest, socket_group: int | None = None,
+                 confirm_update: Callable[[], bool] | None = None) -> None:
+        self.board, self.config, self.loop = board, config, loop
+        self.socket_path = Path(socket_path)
+        self.notifier = notifier or Notifier()
+        self.state_dir = Path(state_dir or config["player"]["state_dir"])
+        self.selftest, self.socket_group = selftest, socket_group
+        self.confirm_update = confirm_update
+        self.bus = EventBus(loop.time)
+        self.state = StateStore(self.state_dir, self.bus, loop)
+        self.watchdog = Watchdog(loop, self.notifier)
+        self.report: SelfTestReport | None = None
+        self.player: Any = None
+        self.control: Any = None
+        self.ready = False
+        self.update_confirmed = False
+        self._started_at = loop.time()
+
+    async def run(self, stop: asyncio.Event) -> int:
+        from capstan.app import Player
+        from capstan.control.server import ControlServer
+
+        self.notifier.status("self-test")
+        self.report = await self.selftest(self.board, state_dir=str(self.state_dir))
+        for finding in self.report.problems:
+            log.warning("self-test: %s", finding.line())
+        self.player = Player(self.board, self.config, self.loop, self.bus)
+        self._restore()
+        self.control = ControlServer(self.player, self.socket_path, group=self.socket_group,
+                                     extra_status=self.status)
+        await self.control.start()
+        try:
+            await self.player.start()
+            try:
+                self.bus.subscribe(self._transport_changed, "transport")
+                for name, check in player_checks(self.player, self.loop).items():
+                    self.watchdog.add_check(name, check)
+                self.watchdog.start()
+                for finding in self.report.problems:
+                    self.bus.publish(Notice("selftest", f"{finding.part}: {finding.message}"))
+                self.notifier.ready(self.report.summary())
+                self.ready = True
+                if self.confirm_update is not None and not self.report.critical:
+                    self.update_confirmed = await self.loop.run_in_executor(
+                        None, self.confirm_update)
+                await stop.wait()
+            finally:
+                self.notifier.stopping("stopping: tape stopped, outputs safe")
+                self.watchdog.stop()
+                await self.player.stop()
+        finally:
+            await self.control.stop()
+            self._persist()
+            self.state.flush()
+        return 0
+
+    # status -----------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        return {
+            "board": self.board.kind,
+            "selftest": self.report.summary() if self.report else "running",
+            "healthy": not self.watchdog.problems,
+            "problems": list(self.watchdog.problems),
+            "uptime": round(self.loop.time() - self._started_at, 1),
+            "state_writes": self.state.writes,
+        }
+
+    # durable state ------------------------------------------------------------
+    def _restore(self) -> None:
+        settings = self.state.load("settings", {"volume": self.player.audio.volume})
+        volume = settings.get("volume") if isinstance(settings, dict) else None
+        if isinstance(volume, int | float) and 0.0 <= volume <= 1.0:
+            self.player.audio.volume = float(volume)
+        counter = self.state.load("counter", {})
+        # After a power cut the cassette is most likely the one that was in.
+        if (isinstance(counter, dict) and isinstance(counter.get("counter"), int | float)
+                and self.player.switches["cassette_in"].is_active):
+            self.player.counter = float(counter["counter"])
+
+    def _transport_changed(self, t: float, event: Any) -> None:
+        self.state.save_soon("counter", {"counter": round(self.player.counter, 1)},
+                             COUNTER_SAVE_INTERVAL)
+
+    def _persist(self) -> None:
+        if self.player is None:
+            return
+        self.state.save("settings", {"volume": self.player.audio.volume})
+        self.state.save("counter", {"counter": round(self.player.counter, 1)})
