@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (kept in upstream python-dbusmock's formatting, 120 columns, so it diffs against it)
 """bluetoothd mock template: Capstan's fixed local copy of python-dbusmock's ``bluez5``.
 
 Changes against python-dbusmock 0.38.1 (each marked "Capstan:" below):
@@ -34,7 +35,6 @@ __copyright__ = """
 from pathlib import Path
 
 import dbus
-
 from dbusmock import OBJECT_MANAGER_IFACE, mockobject
 
 BUS_NAME = "org.bluez"
@@ -937,9 +937,9 @@ def AddA2DPTransport(_self, adapter_device_name, device_address, endpoint_owner,
     Returns the far end of the transport's socket: what the headphones receive
     (RTP packets of SBC frames).
     """
-    import socket  # noqa: PLC0415
+    import socket
 
-    path, device = _device(adapter_device_name, device_address)
+    path, _device_obj = _device(adapter_device_name, device_address)
     adapter = mockobject.objects["/org/bluez/" + adapter_device_name]
     endpoints = [p for p, props in getattr(adapter, "endpoints", []) if str(props.get("UUID", "")).lower() == "0000110a-0000-1000-8000-00805f9b34fb"]
     if not endpoints:

@@ -1,0 +1,68 @@
+"""A HeadphonesService under test: its events, its memory and a fake audio layer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from capstan.bluetooth.reconnect import Backoff
+from capstan.bluetooth.service import BluetoothConfig, HeadphonesService
+from capstan.events import EventBus
+from dbus_fast import BusType
+from dbus_fast.aio import MessageBus
+
+from .mock import BluezMock
+
+QUICK = BluetoothConfig(dwell=0.2, backoff=Backoff(first=0.05, ceiling=0.2))
+
+
+@dataclass
+class AudioLayer:
+    """Records what the route seam tells the audio layer."""
+
+    calls: list[tuple] = field(default_factory=list)
+
+    def headphones_ready(self, address: str, pcm: str) -> None:
+        self.calls.append(("ready", address, pcm))
+
+    def headphones_lost(self, address: str, pause: bool) -> None:
+        self.calls.append(("lost", address, pause))
+
+
+@dataclass
+class Rig:
+    service: HeadphonesService
+    mock: BluezMock
+    events: list[dict]
+    memory: list[list[str]]
+    audio: AudioLayer
+
+    @property
+    def agent_owner(self) -> str:
+        return self.service._bus.unique_name  # the bus name BlueZ calls the agent on
+
+    def what(self, what: str) -> list[dict]:
+        return [e for e in self.events if e.get("what") == what]
+
+
+@asynccontextmanager
+async def rig(known: list[str] = (), config: BluetoothConfig = QUICK) -> AsyncIterator[Rig]:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    bus = EventBus(loop.time)
+    events: list[dict] = []
+    bus.subscribe(lambda t, e: events.append(e.to_dict()))
+    memory: list[list[str]] = [list(known)]
+    service = HeadphonesService(bus, load=lambda: memory[-1],
+                                save=lambda a: memory.append(list(a)), config=config)
+    audio = AudioLayer()
+    service.route.subscribe(audio)
+    control = await MessageBus(bus_type=BusType.SYSTEM).connect()
+    await service.start()
+    try:
+        yield Rig(service, BluezMock(control), events, memory, audio)
+    finally:
+        await service.stop()
+        control.disconnect()
