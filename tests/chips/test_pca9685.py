@@ -33,7 +33,7 @@ def test_range_checks(driver) -> None:
         driver.set_duty(0, 1.5)
     with pytest.raises(ChipRangeError, match="24 to 1526 Hz"):
         driver.frequency = 2000
-    with pytest.raises(ValueError, match="channels are 0..15"):
+    with pytest.raises(ValueError, match=r"channels are 0\.\.15"):
         driver.channel(16)
 
 
