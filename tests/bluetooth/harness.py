@@ -59,7 +59,7 @@ async def rig(known: list[str] = (), config: BluetoothConfig = QUICK) -> AsyncIt
                                 save=lambda a: memory.append(list(a)), config=config)
     audio = AudioLayer()
     service.route.subscribe(audio)
-    control = await MessageBus(bus_type=BusType.SYSTEM).connect()
+    control = await MessageBus(bus_type=BusType.SYSTEM, negotiate_unix_fd=True).connect()
     await service.start()
     try:
         yield Rig(service, BluezMock(control), events, memory, audio)

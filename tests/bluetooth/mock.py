@@ -76,3 +76,14 @@ async def until(condition: Callable[[], bool], what: str, limit: float = 15.0) -
         if time.monotonic() > deadline:
             raise AssertionError(f"never happened: {what}")
         await asyncio.sleep(0.01)
+
+
+async def a2dp_stream(mock: BluezMock, address: str) -> int:
+    """BlueZ's part of an A2DP stream to ADDRESS; returns the headphones' end of the socket."""
+    from dbus_fast import Message, MessageType
+
+    reply = await mock.bus.call(Message(
+        destination=defs.BLUEZ, path="/", interface="org.bluez.Mock", member="AddA2DPTransport",
+        signature="sssay", body=[HCI, address, defs.BLUEALSA, SBC_48K_JOINT_STEREO]))
+    assert reply is not None and reply.message_type == MessageType.METHOD_RETURN, reply.body
+    return reply.unix_fds[reply.body[0]]  # the body holds an index into the passed fds
