@@ -74,6 +74,7 @@ class TrackDetector:
         self._frame_s = self._frame / sample_rate
         self._pending = np.zeros(0)
         self._pending_t = 0.0
+        self._next_t: float | None = None
         self._floor_bins: deque[float] = deque(maxlen=FLOOR_MEMORY_S)
         self._prog_bins: deque[float] = deque(maxlen=PROGRAMME_MEMORY_S)
         self._bin_floor = math.inf
@@ -93,10 +94,10 @@ class TrackDetector:
         block = np.asarray(block)
         channels = block.shape[1] if block.ndim == 2 else 1
         width = self._frame * channels  # interleaved values per frame
-        expected = self._pending_t + len(self._pending) / (self.sample_rate * channels)
-        if len(self._pending) and abs(t - expected) > self._frame_s:
+        if self._next_t is not None and abs(t - self._next_t) > self._frame_s:
             self._pending = np.zeros(0)
             self._run_start, self.in_gap, self._loud = None, False, 0
+        self._next_t = t + len(block) / self.sample_rate
         if not len(self._pending):
             self._pending_t = t
         power = np.square(block.ravel(), dtype=np.float64)
