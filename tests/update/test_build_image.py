@@ -110,11 +110,15 @@ def test_slot_a_holds_the_bundle_and_is_current_and_good(built: dict[str, Path])
     assert "Type: regular    Mode:  0644" in debugfs(
         ext4, "stat /opt/capstan/slots/a/lib/python3.11/site-packages/tapecheck/reel.py")
     assert "Mode:  0700" in debugfs(ext4, "stat /opt/capstan/update")
+    pycache = debugfs(ext4, "ls /opt/capstan/slots/a/lib/python3.11/site-packages/tapecheck/"
+                            "__pycache__")
+    assert "reel.cpython-311.pyc" in pycache
 
 
 def test_key_units_state_and_debs(built: dict[str, Path]) -> None:
     ext4 = built["ext4"]
     assert debugfs(ext4, "cat /etc/capstan/update.pub") == built["key"].read_text()
+    assert 'compatible = "capstan,reference-v1"' in debugfs(ext4, "cat /etc/capstan/board.toml")
     unit = debugfs(ext4, "cat /etc/systemd/system/capstan-update.service")
     assert "capstan update boot" in unit
     wants = debugfs(ext4, "ls -l /etc/systemd/system/multi-user.target.wants")

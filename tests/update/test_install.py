@@ -194,3 +194,41 @@ def test_the_real_slot_is_a_venv_with_the_real_firmware(tmp_path: Path,
     out = subprocess.run([str(layout.current / "bin" / "capstan-probe")], capture_output=True,
                          text=True, check=True).stdout
     assert out == "probe 0.5.0\n"
+
+
+def test_the_led_word_for_the_last_result(tmp_path: Path, key: minisign.SecretKey) -> None:
+    layout = seeded_root(tmp_path, key)
+    assert ledger.last_outcome(layout) is None
+    put_on_card(layout, make_bundle(key, "0.2.0"), "0.2.0")
+    _boot(layout, "boot-1")
+    _boot(layout, "boot-2")
+    assert ledger.last_outcome(layout) == "ROLLED BACK"
+
+
+def test_an_unreadable_board_description_blames_the_player_not_the_bundle(
+        tmp_path: Path, key: minisign.SecretKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    layout = seeded_root(tmp_path, key)
+    put_on_card(layout, make_bundle(key, "0.2.0"), "0.2.0")
+    monkeypatch.setenv("CAPSTAN_BOARD", str(tmp_path / "missing.toml"))
+    report = boot(tmp_path, this_boot="boot-1", now=0.0, builder=UnpackBuilder())
+    assert "cannot tell which board this is" in report.rejected[0]
+    assert ledger.read_history(layout).seen_files == []
+    monkeypatch.undo()
+    assert _boot(layout, "boot-2").installed == "0.2.0"
+
+
+def test_capstan_update_boot_installs_into_a_real_venv_and_sends_ready(
+        tmp_path: Path, key: minisign.SecretKey, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    layout = seeded_root(tmp_path / "root", key)
+    put_on_card(layout, make_bundle(key, "0.2.0"), "0.2.0")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind(str(tmp_path / "notify"))
+        monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+        assert main(["update", "boot", "--root", str(layout.root)]) == 0
+        assert notify.recv(64) == b"READY=1"
+    assert "trial: none -> started; installed: 0.2.0" in capsys.readouterr().out
+    assert (layout.slot("b") / "bin" / "python").exists()  # a real venv, by the real builder
+    assert running_version(layout) == "0.2.0"

@@ -18,7 +18,7 @@ from pathlib import Path
 from capstan.update import ledger, trial
 from capstan.update.disk import Disk
 from capstan.update.errors import UpdateError
-from capstan.update.install import NotEnoughPower, install
+from capstan.update.install import NotEnoughPower, board_compatible, install
 from capstan.update.manifest import parse_version
 from capstan.update.power import power_ok as default_power_ok
 from capstan.update.venv import SlotBuilder
@@ -53,6 +53,12 @@ def boot(root: Path, *, this_boot: str, now: float, deadline: float = trial.DEFA
     report = BootReport(settled=trial.settle(layout, this_boot, now, deadline, disk))
     if report.settled in ("running",):
         return report  # a second run in the same boot: leave the running trial alone
+    if compatible is None:
+        try:
+            compatible = board_compatible()
+        except UpdateError as exc:  # the player's fault, not the bundles': nothing remembered
+            report.rejected.append(str(exc))
+            return report
     candidates = [p for p in layout.boot.glob("*.capstan") if p.is_file()]
     seen = set(ledger.read_history(layout).seen_files)
     for path in _newest_first(candidates):

@@ -22,6 +22,7 @@ from capstan.update.disk import Disk
 from capstan.update.errors import BundleRejected, UpdateError
 from capstan.update.power import power_ok as default_power_ok
 from capstan.update.slots import Layout, marker_text, read_marker
+from capstan.update.trial import locked
 from capstan.update.venv import SlotBuilder, VenvBuilder, check_slot
 
 
@@ -49,14 +50,29 @@ def load_key(layout: Layout, key_path: Path | None = None) -> minisign.PublicKey
 
 
 def board_compatible() -> str:
+    """The player's board string, from hardware/board.toml."""
     from capstan.board.description import load_board
+    from capstan.errors import BoardError
 
-    return load_board().compatible
+    try:
+        return load_board().compatible
+    except BoardError as exc:
+        raise UpdateError(f"cannot tell which board this is, so no bundle can be checked: "
+                          f"{exc}") from None
 
 
 def install(bundle_path: Path, layout: Layout, *, key: minisign.PublicKey | None = None,
             compatible: str | None = None, power_ok: Callable[[], bool] = default_power_ok,
             builder: SlotBuilder | None = None, disk: Disk | None = None) -> Installed:
+    """Check and install one bundle; one install at a time (the state directory's lock)."""
+    with locked(layout):
+        return _install(bundle_path, layout, key=key, compatible=compatible,
+                        power_ok=power_ok, builder=builder, disk=disk)
+
+
+def _install(bundle_path: Path, layout: Layout, *, key: minisign.PublicKey | None,
+             compatible: str | None, power_ok: Callable[[], bool],
+             builder: SlotBuilder | None, disk: Disk | None) -> Installed:
     disk = disk or Disk()
     builder = builder or VenvBuilder()
     key = key or load_key(layout)

@@ -94,3 +94,15 @@ def read_result(layout: Layout) -> str | None:
         return layout.result.read_text(errors="replace")
     except OSError:
         return None
+
+
+OUTCOMES = ("INSTALLED", "ROLLED BACK", "REFUSED", "NOT YET")
+
+
+def last_outcome(layout: Layout) -> str | None:
+    """The last result in one word for the LEDs: one of OUTCOMES, or None."""
+    text = read_result(layout) or ""
+    for line in text.splitlines():
+        if line.startswith("Result: ") and line[8:].strip() in OUTCOMES:
+            return line[8:].strip()
+    return None

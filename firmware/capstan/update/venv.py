@@ -1,8 +1,10 @@
 """Fill a slot: a virtual environment over the system's site-packages, from wheels only.
 
-`VenvBuilder` is what the player uses: `python3 -m venv --system-site-packages`, then
-`pip install --no-index --no-deps` of the bundle's wheels (no network, nothing from
-outside the bundle; the Debian packages of the image provide the rest).
+`VenvBuilder` is what the player uses: `python3 -m venv --system-site-packages
+--without-pip`, then the system's pip (Debian python3-pip) installs the bundle's wheels
+into it with `--python slot/bin/python --no-index --no-deps` (no network, nothing from
+outside the bundle; the Debian packages of the image provide the rest; no copy of pip
+in every slot, which would cost a Zero 2 W half a minute per install).
 `UnpackBuilder` lays the wheels out as pip would, but through the `Disk` layer, so the
 power-cut harness can cut inside the slot's own writes; the same check (`check_slot`)
 accepts both.
@@ -41,10 +43,11 @@ class VenvBuilder:
         self.python = python
 
     def build(self, slot: Path, wheels: list[Path], disk: Disk) -> None:
-        self._run([self.python, "-m", "venv", "--system-site-packages", str(slot)])
-        self._run([str(slot / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                   "--no-index", "--no-deps", "--no-cache-dir", "--disable-pip-version-check",
-                   *map(str, wheels)])
+        self._run([self.python, "-m", "venv", "--system-site-packages", "--without-pip",
+                   str(slot)])
+        self._run([self.python, "-m", "pip", "--python", str(slot / "bin" / "python"),
+                   "install", "--quiet", "--no-index", "--no-deps", "--no-cache-dir",
+                   "--disable-pip-version-check", *map(str, wheels)])
 
     @staticmethod
     def _run(cmd: list[str]) -> None:
