@@ -16,6 +16,17 @@ LED_COLOURS = {"status": "green", "rec": "red", "bt": "dodger_blue1", "charge": 
 NOT_YET = "not available yet"
 
 
+class Readout(Static):
+    """A Static that only redraws (and relayouts) when what it shows changed."""
+
+    _shown: Text | None = None
+
+    def show_text(self, text: Text) -> None:
+        if text != self._shown:
+            self._shown = text
+            self.update(text)
+
+
 def clock(seconds: float) -> str:
     s = round(max(seconds, 0.0))
     if s >= 3600:
@@ -23,12 +34,13 @@ def clock(seconds: float) -> str:
     return f"{s // 60:02d}:{s % 60:02d}"
 
 
-class CassetteWindow(Static):
+class CassetteWindow(Readout):
     """Both reels, to scale, turning at the rpm the simulated tachometers turn at."""
 
     def on_mount(self) -> None:
         self.supply = ReelSpin()
         self.take_up = ReelSpin()
+        self._still: tuple[Any, ...] | None = None
 
     def show(self, bench: Bench, dt: float) -> None:
         m = bench.deck.motion
@@ -36,10 +48,15 @@ class CassetteWindow(Static):
         if c is None:
             self.supply.advance(0.0, dt)
             self.take_up.advance(0.0, dt)
-            self.update(Text("\n\n\n      (no cassette: press i to insert one)\n", "grey50"))
+            self.show_text(Text("\n\n\n      (no cassette: press i to insert one)\n", "grey50"))
             return
         self.supply.advance(m.supply.rpm, dt)
         self.take_up.advance(m.take_up.rpm, dt)
+        still = (self.supply.angle, self.take_up.angle, c.position, m.spill, c.name, c.side,
+                 m.supply.rpm, m.take_up.rpm)
+        if still == self._still:
+            return
+        self._still = still
         hub = bench.description.mechanism.hub_radius
         on_take_up = c.position
         on_supply = c.duration - c.position - m.spill
@@ -52,13 +69,13 @@ class CassetteWindow(Static):
         if m.spill > 0:
             art.append(f"\n ⚠ {m.spill * bench.description.mechanism.nominal_speed:.2f} m of "
                        "tape pulled out (stalled reel)", "bold red")
-        self.update(art)
+        self.show_text(art)
         tab = "tab present" if c.tab_present() else "tab broken out (protected)"
         self.border_title = f"{c.name or c.directory.name} · side {c.side}"
         self.border_subtitle = f"{c.length} · {TAPE_TYPES.get(c.tape_type, c.tape_type)} · {tab}"
 
 
-class Transport(Static):
+class Transport(Readout):
     """The transport state, the counter and what is left of the side."""
 
     def show(self, bench: Bench) -> None:
@@ -82,7 +99,7 @@ class Transport(Static):
             t.append(f"{bench.deck.motion.speed:+.2f}× nominal\n")
         t.append("volume     ", "grey70")
         t.append(f"{_volume(p):.0%}")
-        self.update(t)
+        self.show_text(t)
 
 
 def _volume(player: Any) -> float:
@@ -90,7 +107,7 @@ def _volume(player: Any) -> float:
     return float(getattr(audio, "volume", 0.0) or 0.0)
 
 
-class Leds(Static):
+class Leds(Readout):
     def show(self, bench: Bench) -> None:
         t = Text()
         for role in bench.description.leds:
@@ -98,10 +115,10 @@ class Leds(Static):
             colour = LED_COLOURS.get(role, "white")
             t.append("●" if level > 0.02 else "○", colour if level > 0.02 else "grey35")
             t.append(f" {role.upper():<7}", "bold" if level > 0.5 else "grey70")
-        self.update(t)
+        self.show_text(t)
 
 
-class Mechanism(Static):
+class Mechanism(Readout):
     """What the firmware drives: motor, solenoids, relay, and what the tape does."""
 
     def show(self, bench: Bench) -> None:
@@ -119,10 +136,10 @@ class Mechanism(Static):
             t.append("  motor straining", "bold red")
         if m.stalled:
             t.append(f"  stalled: {', '.join(sorted(m.stalled))}", "bold red")
-        self.update(t)
+        self.show_text(t)
 
 
-class Meters(Static):
+class Meters(Readout):
     """Peak (bar) and RMS (figure) of what the jack plays, −60..0 dBFS."""
 
     WIDTH = 30
@@ -140,10 +157,10 @@ class Meters(Static):
                 t.append("█" if i < n else "·", colour if i < n else "grey23")
             t.append(f" {peak:6.1f} pk {rms:6.1f} rms dBFS\n" if ch == 0
                      else f" {peak:6.1f} pk {rms:6.1f} rms dBFS")
-        self.update(t)
+        self.show_text(t)
 
 
-class Power(Static):
+class Power(Readout):
     """Battery and charger as the firmware reads them, once a power service is wired."""
 
     def show(self, bench: Bench) -> None:
@@ -153,10 +170,10 @@ class Power(Static):
         t.append(_reading(service, ("percent", "battery_percent"), "{:.0f} %"))
         t.append("   charger  ", "grey70")
         t.append(_reading(service, ("charger", "charging", "charger_state"), "{}"))
-        self.update(t)
+        self.show_text(t)
 
 
-class Headphones(Static):
+class Headphones(Readout):
     """Bluetooth headphones as the firmware sees them, once the Bluetooth layer is wired."""
 
     def show(self, bench: Bench) -> None:
@@ -167,7 +184,7 @@ class Headphones(Static):
         else:
             t.append("Bluetooth: ", "grey70")
             t.append(_reading(service, ("state", "status"), "{}"))
-        self.update(t)
+        self.show_text(t)
 
 
 def _reading(service: Any, names: tuple[str, ...], fmt: str) -> str:

@@ -1,0 +1,145 @@
+"""The front panel driven through Textual's Pilot, in real time: assert on state, not timing."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from capstan.board.description import BoardDescription
+from capstan.panel import run_live
+from capstan.panel.app import HELP, KEYS, PanelApp
+from capstan.panel.widgets import CassetteWindow, Transport
+from capstan.sim.cassette import Cassette
+from panel_pilot import SIZE, run, until
+
+
+def panel(tmp_path: Path, cassette: Path | None = None) -> PanelApp:
+    return PanelApp(data_dir=tmp_path / "data", cassette=cassette, sound_device=None,
+                    demo_wav=tmp_path / "no-demo.wav")
+
+
+def test_keys_drive_the_transport_and_the_counter_moves(
+        tmp_path: Path, make_cassette: Callable[..., Path]) -> None:
+    app = panel(tmp_path, make_cassette("C60"))
+
+    async def script() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            bench = app.bench
+            assert bench is not None
+            states: list[str] = []
+            bench.player.bus.subscribe(lambda t, e: states.append(e.state), "transport")
+            await until(pilot, lambda: bench.player.deck.state.value == "stopped", "stopped")
+            await pilot.press("p")
+            await until(pilot, lambda: bench.player.counter >= 0.5, "the counter moves")
+            assert states[-1] == "playing"
+            assert bench.deck.position > 0.2
+            assert "PLAYING" in str(app.query_one(Transport).render())
+            await pilot.press("s")
+            await until(pilot, lambda: states[-1] == "stopped", "stop")
+            counter = bench.player.counter
+            await pilot.press("f")
+            await until(pilot, lambda: "fast_forward" in states, "fast wind")
+            await pilot.press("r")  # back to the start: the tape stops there by itself
+            await until(pilot, lambda: "rewind" in states and states[-1] == "stopped",
+                        "rewound to the start")
+            assert bench.deck.position < 0.5
+            assert states == ["playing", "stopped", "fast_forward", "rewind", "stopped"]
+            assert bench.player.counter <= counter  # it counted play, not the winding
+
+    run(script())
+    assert app.bench is None  # stopped on unmount
+
+
+def test_the_cassette_keeps_its_place_after_the_panel_closes(
+        tmp_path: Path, make_cassette: Callable[..., Path], board: BoardDescription) -> None:
+    app = panel(tmp_path, make_cassette("C60"))
+
+    async def script() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            bench = app.bench
+            assert bench is not None
+            await until(pilot, lambda: bench.player.deck.state.value == "stopped", "stopped")
+            await pilot.press("p")
+            await until(pilot, lambda: bench.deck.position > 0.3, "the tape moves")
+
+    run(script())
+    assert app.bench is None  # stopped on unmount, in finally
+    left = Cassette.open(tmp_path / "cassettes" / "test", board.mechanism)
+    assert left.position > 0.3
+
+
+@pytest.mark.parametrize("where", ["start", "end"])
+def test_the_reels_turn_at_different_speeds_at_the_start_and_the_end_of_a_side(
+        where: str, tmp_path: Path, make_cassette: Callable[..., Path],
+        board: BoardDescription) -> None:
+    c60 = Cassette.create(tmp_path / "probe", board.mechanism, "C60")
+    position = 0.0 if where == "start" else c60.duration - 60.0
+    app = panel(tmp_path, make_cassette("C60", position=position))
+
+    async def script() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            bench = app.bench
+            assert bench is not None
+            await until(pilot, lambda: bench.player.deck.state.value == "stopped", "stopped")
+            await pilot.click("#press-play")  # the panel's button, clicked
+            window = app.query_one(CassetteWindow)
+            await until(pilot, lambda: abs(bench.deck.motion.speed - 1.0) < 0.01
+                        and window.take_up.turns > 0.2, "playing at speed, reels turned")
+            c = bench.cassette
+            assert c is not None and bench.player.deck.state.value == "playing"
+            take, supply = window.take_up.rpm, window.supply.rpm
+            # the same tape speed on both: each reel turns inversely to its pack's radius
+            r_take = c.pack_radius(c.position)
+            r_supply = c.pack_radius(c.duration - c.position)
+            assert take / supply == pytest.approx(r_supply / r_take, rel=0.03)
+            assert take > 0 and supply > 0  # both clockwise
+            if where == "start":
+                assert take > 2 * supply  # the empty take-up hub spins fast
+            else:
+                assert supply > 2 * take
+            assert window.supply.turns > 0.05
+
+    run(script())
+
+
+def test_shelf_eject_flip_and_fault_from_the_keyboard(tmp_path: Path) -> None:
+    app = panel(tmp_path)
+
+    async def script() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            bench = app.bench
+            assert bench is not None
+            assert bench.player.deck.state.value == "no_cassette"
+            await pilot.press("i")
+            await pilot.press("enter")  # the demo is missing here: the first to pick, a blank C46
+            await until(pilot, lambda: bench.cassette is not None, "a cassette inserted")
+            assert bench.cassette is not None and bench.cassette.length == "C46"
+            await until(pilot, lambda: bench.player.deck.state.value == "stopped", "stopped")
+            await pilot.press("t")
+            await until(pilot, lambda: bench.cassette is not None and bench.cassette.side == "B",
+                        "flipped")
+            await pilot.press("x")
+            await pilot.press("enter")  # the first fault: stall the take-up reel
+            await until(pilot, lambda: "take_up" in bench.deck.motion.stalled, "stall")
+            await pilot.press("h")
+            await until(pilot, lambda: any("not available yet" in line for line in bench.lines),
+                        "headphones say they are not there yet")
+            await pilot.press("e")
+            await until(pilot, lambda: bench.player.deck.state.value == "no_cassette", "ejected")
+
+    run(script())
+
+
+def test_the_help_line_names_every_key() -> None:
+    for key, what, _action in KEYS:
+        shown = {"plus": "+", "minus": "-"}.get(key, key)
+        assert f"[b]{shown}[/b] {what}" in HELP
+    assert {b.key for b in PanelApp.BINDINGS} == {k for k, _, _ in KEYS}
+
+
+def test_without_a_terminal_it_says_to_use_a_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_live(argparse.Namespace(cassette=None, seed=0)) == 2
+    out = capsys.readouterr().out
+    assert "--scenario" in out and len(out.strip().splitlines()) == 1
