@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from capstan.analysis.weighting import weighting_response
 
 RATE = 48000
@@ -82,3 +81,26 @@ def mixtape(layout: list[tuple[float, float]], hiss_dbfs: float = -60.0, lead_s:
     hiss = at_dbfs(rng.normal(size=len(audio)), hiss_dbfs)
     audio += np.stack([hiss, np.roll(hiss, 777)], axis=1)
     return audio.astype(np.float32), truth
+
+
+def melody(seconds: float, seed: int, rate: int = RATE) -> np.ndarray:
+    """Mono 'music' with notes: harmonic tones of random pitch and length, with decays."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(int(seconds * rate))
+    at = 0
+    while at < len(out):
+        length = int(rng.uniform(0.15, 0.6) * rate)
+        t = np.arange(length) / rate
+        f = 110 * 2 ** (rng.integers(0, 36) / 12)
+        note = sum(np.sin(2 * np.pi * f * h * t) / h for h in range(1, 6))
+        note = note * np.exp(-t * rng.uniform(2, 8)) * rng.uniform(0.3, 1.0)
+        end = min(len(out), at + length)
+        out[at:end] += note[:end - at]
+        at += int(length * rng.uniform(0.6, 1.0))
+    return at_dbfs(out, -18.0)
+
+
+def played_at(x: np.ndarray, speed: float) -> np.ndarray:
+    """`x` played `speed` times as fast (every tone higher, every note shorter)."""
+    t = np.arange(int(len(x) / speed)) * speed
+    return np.interp(t, np.arange(len(x)), x)

@@ -2,9 +2,8 @@
 
 import numpy as np
 import pytest
-
 from capstan.analysis import filters
-from capstan.analysis.weighting import flutter_filters, weighting_db
+from capstan.analysis.weighting import flutter_filters, weighting_db, weighting_response
 
 # AES6-2008 (r2012), "Method for measurement of weighted peak flutter of analogue
 # sound recording and reproducing equipment", table of the frequency-response
@@ -37,7 +36,6 @@ def test_block_filter_matches_its_transfer_function() -> None:
     t = np.arange(int(40 * rate)) / rate
     u = np.sin(2 * np.pi * 10 * t)
     y = np.concatenate([bank.process(u[i:i + 333]) for i in range(0, len(u), 333)], axis=1)
-    from capstan.analysis.weighting import weighting_response
     h = weighting_response(np.array([10.0]), rate)[0]
     want = abs(h) * np.sin(2 * np.pi * 10 * t + np.angle(h))
     assert np.max(np.abs(y[0, -8000:] - want[-8000:])) < 1e-6

@@ -100,7 +100,10 @@ def _state_space(b: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, ...]:
     return big_a, big_b, big_c, float(b[0])
 
 
-def _series(first: tuple[np.ndarray, ...], second: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+StateSpace = tuple[np.ndarray, ...]
+
+
+def _series(first: StateSpace, second: StateSpace) -> StateSpace:
     a1, b1, c1, d1 = first
     a2, b2, c2, d2 = second
     n1, n2 = len(b1), len(b2)

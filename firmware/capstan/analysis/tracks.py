@@ -169,7 +169,8 @@ class TrackDetector:
         if self.first_sound is None:
             self.first_sound = self._loud_at
         elif self.in_gap:
-            marks.append(TrackMark(self._run_start, self._loud_at, self._hiss if self._hiss is not None else level))
+            hiss = self._hiss if self._hiss is not None else level
+            marks.append(TrackMark(self._run_start, self._loud_at, hiss))
         self._run_start, self.in_gap, self._loud = None, False, 0
         self.last_sound = tf + self._frame_s
 
