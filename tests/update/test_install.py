@@ -9,7 +9,7 @@ import pytest
 from capstan.cli import main
 from capstan.update import ledger, minisign
 from capstan.update.boot import boot
-from capstan.update.errors import BundleRejected
+from capstan.update.errors import BundleRejected, UpdateError
 from capstan.update.install import install
 from capstan.update.slots import Layout, read_marker
 from capstan.update.trial import check_deadline, confirm_healthy, settle, watch
@@ -232,3 +232,19 @@ def test_capstan_update_boot_installs_into_a_real_venv_and_sends_ready(
     assert "trial: none -> started; installed: 0.2.0" in capsys.readouterr().out
     assert (layout.slot("b") / "bin" / "python").exists()  # a real venv, by the real builder
     assert running_version(layout) == "0.2.0"
+
+
+def test_no_install_while_a_trial_is_under_way(tmp_path: Path, key: minisign.SecretKey) -> None:
+    layout = seeded_root(tmp_path, key)
+    card = put_on_card(layout, make_bundle(key, "0.2.0"), "0.2.0")
+    install(card, layout, key=key.public(), compatible=COMPATIBLE, builder=UnpackBuilder())
+    good = tree_digest(layout.slot("a"))
+    newer = put_on_card(layout, make_bundle(key, "0.3.0"), "0.3.0")
+    with pytest.raises(UpdateError, match=r"0\.2\.0 is still on trial"):
+        install(newer, layout, key=key.public(), compatible=COMPATIBLE, builder=UnpackBuilder())
+    report = _boot(layout, "boot-1")  # the trial of 0.2.0 starts; 0.3.0 waits
+    assert (report.trial, report.installed) == ("started", None)
+    assert tree_digest(layout.slot("a")) == good
+    assert confirm_healthy(tmp_path)
+    assert _boot(layout, "boot-2").installed == "0.3.0"
+    assert layout.active() == "a" and layout.pointed(layout.good) == "b"

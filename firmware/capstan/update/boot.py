@@ -51,8 +51,11 @@ def boot(root: Path, *, this_boot: str, now: float, deadline: float = trial.DEFA
     layout = Layout(root)
     disk = disk or Disk()
     report = BootReport(settled=trial.settle(layout, this_boot, now, deadline, disk))
-    if report.settled in ("running",):
-        return report  # a second run in the same boot: leave the running trial alone
+    if report.settled in ("running", "started"):
+        # A trial is under way (a second run in this boot, or an install made while the
+        # player ran): let it end before another install may touch a slot.
+        report.trial = report.settled
+        return report
     if compatible is None:
         try:
             compatible = board_compatible()

@@ -97,8 +97,17 @@ def _install(bundle_path: Path, layout: Layout, *, key: minisign.PublicKey | Non
         raise BundleRejected(f"capstan {bundle.manifest.version}: this bundle failed its trial "
                              "start before and is not applied again; wait for a newer one")
 
-    # 3. The inactive slot: emptied, built, hashed again, fsynced.
+    # The slot to overwrite must be neither the one on trial nor the last healthy one.
     target = layout.inactive()
+    record = ledger.read_trial(layout)
+    if record is not None and record.slot == active:
+        raise UpdateError(f"capstan {record.version} is still on trial; restart the player "
+                          "and let it finish before installing another update")
+    if layout.pointed(layout.good) == target:
+        raise UpdateError(f"slot {target} holds the last firmware that proved healthy and "
+                          "the running one has not; restart the player, then try again")
+
+    # 3. The inactive slot: emptied, built, hashed again, fsynced.
     slot = layout.slot(target)
     if slot.exists() or slot.is_symlink():
         disk.remove(slot)
