@@ -11,7 +11,7 @@ from capstan.bluetooth.route import HeadphoneRoute
 from .harness import AudioLayer
 
 A = "00:1B:66:0A:0B:0C"
-MAIN_CONF = Path(__file__).parents[2] / "system" / "bluetooth" / "main.conf"
+MAIN_CONF = Path(__file__).parents[2] / "system" / "rootfs" / "etc" / "bluetooth" / "main.conf"
 
 
 def test_loss_pauses_by_default_and_not_when_configured_off() -> None:
