@@ -2,100 +2,146 @@
 
 `capstan run --board pi|sim` runs the daemon. The simulator and the scenario
 runner build the same Player on the simulated board.
+
+The transport's wiring (docs/transport.md): debounced buttons → gestures →
+the pure transport (deck/transport.py) → commands → the mechanism's sequencer,
+the record relay (interlocked in its driver), the LEDs and the bus. A watchdog
+every WATCH_PERIOD feeds the pure safety check (deck/safety.py) and the tape
+counter (deck/counter.py) from the reel tachometers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any
 
 from capstan.board import Board
 from capstan.deck import transport as tp
+from capstan.deck.counter import TapeCounter
+from capstan.deck.events import (
+    ButtonEvent,
+    CassetteIdentified,
+    CounterCalibrated,
+    SafetyStop,
+    SkipRequested,
+    TapeTypeDetected,
+    TransportChanged,
+)
+from capstan.deck.safety import WATCH_PERIOD, ReelWatch
+from capstan.devices import leds as lp
 from capstan.devices.actuators import Led, Motor, Solenoid, Switch
+from capstan.devices.buttons import BUTTON_DEBOUNCE, Buttons, Gesture
 from capstan.devices.debounce import DebouncedInput
 from capstan.devices.mechanism import TapeMechanism
+from capstan.devices.reels import AT_SPEED_AFTER, Reels
+from capstan.devices.relay import Interlock, RecordRelay
 from capstan.devices.tachometer import ReelTachometer
-from capstan.events import Event, EventBus, Refused
+from capstan.events import EventBus, Refused
 
 log = logging.getLogger(__name__)
 
-TAPE_STOP_TIMEOUT = 0.8  # s without a take-up pulse while driven: the tape stopped
-START_GRACE = 1.5  # s for a slow motor to bring the reels up to speed
+__all__ = ["ButtonEvent", "Player", "TransportChanged", "run_player"]
 
+CounterLoad = Callable[[], dict[str, Any] | None]
+CounterSave = Callable[[dict[str, Any]], None]
+SAVE_EVERY = 5.0  # s between counter saves while the tape moves
 
-@dataclass(frozen=True)
-class TransportChanged(Event):
-    type: ClassVar[str] = "transport"
-    state: str
-
-
-@dataclass(frozen=True)
-class ButtonEvent(Event):
-    type: ClassVar[str] = "button"
-    button: str
-    action: str  # "press" | "release"
+STATUS_PATTERN = {
+    tp.State.NO_CASSETTE: lp.DIM, tp.State.STOPPED: lp.ON, tp.State.PLAYING: lp.ON,
+    tp.State.PAUSED: lp.breathe(2.0), tp.State.FAST_FORWARD: lp.blink(0.4),
+    tp.State.REWIND: lp.blink(0.4), tp.State.RECORDING: lp.ON,
+    tp.State.RECORD_PAUSED: lp.breathe(2.0), tp.State.EJECTING: lp.blink(1.0, duty=0.2),
+}
+REC_PATTERN = {tp.State.RECORDING: lp.ON, tp.State.RECORD_PAUSED: lp.blink(1.0)}
+REFUSED_FLASH = (lp.blink(0.12), 0.6)  # three quick blinks of the status LED
+FAULT_PATTERN = lp.blink(0.2, duty=0.5)  # status and REC together: a tape-eating stop
 
 
 class Player:
     """The whole player on one board; one event loop."""
 
     def __init__(self, board: Board, config: dict[str, dict[str, Any]],
-                 loop: asyncio.AbstractEventLoop, bus: EventBus | None = None) -> None:
+                 loop: asyncio.AbstractEventLoop, bus: EventBus | None = None,
+                 load_counter: CounterLoad | None = None,
+                 save_counter: CounterSave | None = None) -> None:
+        """`load_counter()`/`save_counter(state)` keep the tape counter over a restart."""
         from capstan.audio.chain import AudioChain
+        from capstan.audio.tape_eq import tape_type_from_notches
 
         self.board, self.config, self.loop = board, config, loop
         self.bus = bus or EventBus(loop.time)
         d = board.description
-        self.buttons = {r: DebouncedInput(p, d.buttons[r].active_low, loop, name=r)
+        self.buttons = {r: DebouncedInput(p, d.buttons[r].active_low, loop, BUTTON_DEBOUNCE,
+                                          name=r)
                         for r, p in board.buttons.items()}
+        self.panel = Buttons(self.buttons, loop, self._gesture)
         self.switches = {r: DebouncedInput(p, d.switches[r].active_low, loop, 0.02, name=r)
                          for r, p in board.switches.items()}
         self.reels = {r: ReelTachometer(p, d.tachometers[r].pulses_per_turn, r)
                       for r, p in board.tachometers.items()}
+        self.reel_pair = Reels(self.reels["take_up"], self.reels["supply"])
         o = board.outputs
         self.mechanism = TapeMechanism(Motor(o["motor"], o["motor_reverse"]),
                                        Solenoid(o["head_solenoid"]), Solenoid(o["wind_idler"]),
-                                       d.mechanism)
-        self.record_relay = Solenoid(o["record_relay"])
+                                       d.mechanism, loop)
+        self.record_relay = RecordRelay(o["record_relay"], Interlock(
+            recording=lambda: self.deck.state == tp.State.RECORDING,
+            tab_present=lambda: self.deck.tab and self.switches["tab_a"].is_active,
+            tape_at_speed=self._tape_at_speed))
         self.adc_mux = Switch(o["adc_mux"])
         self.dac = Switch(o["dac_unmute"])
         self.leds = {r: Led(p) for r, p in board.leds.items()}
-        self.audio = AudioChain(board.capture, board.playback, config["audio"]["volume"])
-        self.deck = tp.Deck()
-        self.counter = 0.0  # seconds of play, as the firmware believes
-        self._counter_edges = 0
+        self.led_players = {r: lp.LedPlayer(led, loop) for r, led in self.leds.items()}
+        self.audio = AudioChain(
+            board.capture, board.playback, loop, self.bus, config["audio"]["volume"],
+            dac=self.dac.set,  # the chain mutes the DAC around every transport change
+            tape_type=lambda: tape_type_from_notches(self.switches["notch_type2"].is_active,
+                                                     self.switches["notch_type4"].is_active))
+        self.deck = tp.Deck(auto_rewind=bool(config["transport"]["auto_rewind"]))
+        self.tape_counter = TapeCounter(d.mechanism)
+        self.safety = ReelWatch()
+        self._load_counter, self._save_counter = load_counter, save_counter
+        self._saved_at = 0.0
+        self._identified: str | None = None
         self._watch: asyncio.TimerHandle | None = None
         self.started = False
 
+    @property
+    def counter(self) -> float:
+        """Seconds of tape before the head, as the firmware believes (the report's counter)."""
+        return self.tape_counter.reading()
+
     # start and stop ---------------------------------------------------------
     async def start(self) -> None:
-        for name, b in self.buttons.items():
-            b.on_change = lambda active, t, name=name: self._button(name, active, t)
         for name, s in self.switches.items():
             s.resync()
             s.on_change = lambda active, t, name=name: self._switch(name, active, t)
-        self.audio.start()
-        self.dac.set(True)
-        self.leds["status"].set(1.0)
+        self.switches["cassette_in"].on_edge = self._cassette_edge
+        self.panel.start()
+        self.audio.start()  # the DAC stays muted until the transport plays
         if self.switches["cassette_in"].is_active:
-            self._dispatch(tp.CassetteIn())
+            self._restore_counter()
+            self._cassette_in()
         else:
+            self._save({"cassette": False})
             self.bus.publish(TransportChanged(self.deck.state.value))
-        self._watch = self.loop.call_later(0.1, self._watchdog)
+            self._show_leds()
+        self._watch = self.loop.call_later(WATCH_PERIOD, self._watchdog)
         self.started = True
 
     async def stop(self) -> None:
-        """Top-down: tape stopped and relay released first, then audio, then the board."""
+        """Top-down: relay released and tape stopped first, then audio, then the board."""
         if self._watch:
             self._watch.cancel()
-        self.mechanism.off()
         self.record_relay.release()
-        self.dac.set(False)
-        self.audio.stop()
-        for led in self.leds.values():
-            led.set(0.0)
+        self.mechanism.off()
+        self._save_now()
+        self.panel.close()
+        self.audio.stop()  # DAC soft-muted first, then capture stops
+        for p in self.led_players.values():
+            p.close()
         self.started = False
 
     # inputs -------------------------------------------------------------------
@@ -103,59 +149,164 @@ class Player:
         """A tap of a button, as if debounced from the panel (the control socket uses this)."""
         if button not in self.buttons:
             raise ValueError(f"unknown button {button!r} (buttons: {', '.join(self.buttons)})")
-        self._button(button, True, self.loop.time())
-        self._button(button, False, self.loop.time())
+        now = self.loop.time()
+        self.panel._change(button, True, now)
+        self.panel._change(button, False, now)
 
     def hold(self, button: str, seconds: float) -> asyncio.TimerHandle:
         """Hold `button` down for `seconds`, then release it (the control socket's `hold`)."""
         if button not in self.buttons:
             raise ValueError(f"unknown button {button!r} (buttons: {', '.join(self.buttons)})")
         down = self.loop.time()
-        self._button(button, True, down)
-        return self.loop.call_later(seconds, self._button, button, False, down + seconds)
+        self.panel._change(button, True, down)
+        return self.loop.call_later(seconds, self.panel._change, button, False, down + seconds)
 
-    def _button(self, name: str, down: bool, t: float) -> None:
-        self.bus.publish(ButtonEvent(name, "press" if down else "release"))
-        if down:
-            self._dispatch(tp.Press(name))
+    def _gesture(self, g: Gesture) -> None:
+        self.bus.publish(ButtonEvent(g.button, g.action))
+        if g.action == "chord":
+            self._dispatch(tp.Chord(g.button))
+        elif g.action in ("press", "long"):
+            self._dispatch(tp.Press(g.button, g.action))
 
     def _switch(self, name: str, active: bool, t: float) -> None:
         if name == "cassette_in":
-            self._dispatch(tp.CassetteIn() if active else tp.CassetteOut())
+            if active:
+                self._cassette_in()
+            else:
+                self._dispatch(tp.CassetteOut())
+                self.tape_counter.reset()
+                self.reel_pair.reset()
+                self._identified = None
+                self._save({"cassette": False})
+        elif name == "tab_a" and self.deck.state != tp.State.NO_CASSETTE:
+            self._dispatch(tp.TabChanged(active))
+        elif name in ("notch_type2", "notch_type4") and self.deck.state != tp.State.NO_CASSETTE:
+            self._announce_tape_type()
+
+    def _cassette_in(self) -> None:
+        for name in ("tab_a", "tab_b", "notch_type2", "notch_type4"):
+            self.switches[name].resync()  # they settle together with cassette_in
+        self._dispatch(tp.CassetteIn(tab=self.switches["tab_a"].is_active))
+        self._announce_tape_type()
+
+    def _announce_tape_type(self) -> None:
+        s = self.switches
+        kind = "IV" if s["notch_type4"].is_active else "II" if s["notch_type2"].is_active else "I"
+        self.bus.publish(TapeTypeDetected(kind))
+
+    def _cassette_edge(self, active: bool, t: float) -> None:
+        """The raw cassette switch opened while the tape moves: stop now, debounce later."""
+        if not active and self.deck.moving:
+            self._dispatch(tp.Fault("cassette_out", "the cassette was removed or the door "
+                                                    "opened while the tape moved"))
 
     # the deck -----------------------------------------------------------------
     def _dispatch(self, event: tp.Event) -> None:
-        before = self.deck.state
+        before = self.deck
         self.deck, commands = tp.step(self.deck, event, self.loop.time())
+        self.record_relay.enforce()  # first: the relay never outlives its conditions
         for cmd in commands:
-            if isinstance(cmd, tp.SetMode):
-                self._set_mode(cmd.mode)
+            if isinstance(cmd, tp.Halt):
+                self.mechanism.off()
+                self.bus.publish(SafetyStop(cmd.what, cmd.reason))
+                if cmd.what == "tape_eaten":
+                    self.tape_counter.forget_position()
+                if cmd.what not in ("end", "start"):
+                    log.warning("safety stop: %s: %s", cmd.what, cmd.reason)
+            elif isinstance(cmd, tp.SetMode):
+                self.mechanism.set_mode(cmd.mode)
             elif isinstance(cmd, tp.Refuse):
                 self.bus.publish(Refused(cmd.action, cmd.reason))
-        if self.deck.state != before:
+                self.led_players["status"].flash(*REFUSED_FLASH)
+            elif isinstance(cmd, tp.Skip):
+                self.bus.publish(SkipRequested(cmd.direction))
+            elif isinstance(cmd, tp.AtStart):
+                self.tape_counter.at_start()
+                self.bus.publish(CounterCalibrated())
+        if self.deck.state != before.state:
+            self.adc_mux.set(self.deck.state in tp.RECORD_STATES)
             self.bus.publish(TransportChanged(self.deck.state.value))
+            self._save_now()
+        if self.deck.state != before.state or self.deck.fault != before.fault:
+            self._show_leds()
 
-    def _set_mode(self, mode: tp.Mode) -> None:
-        self._counter_edges = self.reels["take_up"].count
-        self.mechanism.set_mode(mode)
+    def _show_leds(self) -> None:
+        if self.deck.fault and self.deck.fault not in ("end", "start", "cassette_out"):
+            self.led_players["status"].play(FAULT_PATTERN)
+            self.led_players["rec"].play(FAULT_PATTERN)
+            return
+        self.led_players["status"].play(STATUS_PATTERN[self.deck.state])
+        self.led_players["rec"].play(REC_PATTERN.get(self.deck.state, lp.OFF))
+
+    def _tape_at_speed(self) -> bool:
+        m = self.mechanism
+        now = self.loop.time()
+        return (m.mode == tp.Mode.PLAY and m.settled and now - m.changed_at >= AT_SPEED_AFTER / 2
+                and self.reel_pair.moving(now, m.changed_at))
 
     def _watchdog(self) -> None:
-        """Every 100 ms: the counter, and a driven tape whose take-up reel stopped."""
+        """Every WATCH_PERIOD: deadlines, reel safety, the record relay, the counter."""
         now = self.loop.time()
-        self._watch = self.loop.call_later(0.1, self._watchdog)
-        mode = self.deck.mode()
-        if mode == tp.Mode.PLAY:
-            self.counter += 0.1
-        if mode == tp.Mode.STOP or now - self.deck.since < START_GRACE:
+        self._watch = self.loop.call_later(WATCH_PERIOD, self._watchdog)
+        self._dispatch(tp.Tick())
+        mode, since = self.deck.mode(), self.mechanism.changed_at
+        if mode != tp.Mode.STOP:
+            r = self.reel_pair
+            near = self.tape_counter.near_end(mode != tp.Mode.REWIND)
+            verdict = self.safety.check(mode, since, now, r.reading(r.take_up, since),
+                                        r.reading(r.supply, since), near)
+            if verdict is not None:
+                self._dispatch(verdict)
+        self.record_relay.enforce()
+        if self.deck.state == tp.State.RECORDING and not self.record_relay.is_engaged:
+            self.record_relay.try_engage()
+        self._count(now)
+
+    def _count(self, now: float) -> None:
+        if self.deck.state == tp.State.NO_CASSETTE:
             return
-        reel = self.reels["take_up" if mode != tp.Mode.REWIND else "supply"]
-        last = reel.last_edge
-        if last is None or now - last > TAPE_STOP_TIMEOUT:
-            self._dispatch(tp.TapeStopped())
+        m = self.mechanism
+        at_speed = (m.mode == tp.Mode.PLAY and m.settled and now - m.changed_at > AT_SPEED_AFTER)
+        self.reel_pair.sample(self.tape_counter, self.mechanism.motor.reverse, at_speed)
+        length = self.tape_counter.length
+        if length and length != self._identified:
+            self._identified = length
+            self.bus.publish(CassetteIdentified(length))
+        if self.deck.moving and now - self._saved_at >= SAVE_EVERY:
+            self._save_now()
+
+    # the counter over a restart ---------------------------------------------
+    def _restore_counter(self) -> None:
+        if self._load_counter is None:
+            return
+        try:
+            saved = self._load_counter()
+        except Exception:  # a damaged store must not stop the player
+            log.exception("could not load the tape counter: starting from unknown")
+            return
+        if saved and saved.get("cassette"):
+            self.tape_counter.restore(saved)
+            self._identified = self.tape_counter.length
+
+    def _save_now(self) -> None:
+        if self.deck.state != tp.State.NO_CASSETTE:
+            self._save({"cassette": True, **self.tape_counter.snapshot()})
+
+    def _save(self, state: dict[str, Any]) -> None:
+        self._saved_at = self.loop.time()
+        if self._save_counter is None:
+            return
+        try:
+            self._save_counter(state)
+        except Exception:
+            log.exception("could not save the tape counter")
 
     def status(self) -> dict[str, Any]:
+        c = self.tape_counter
         return {"transport": self.deck.state.value, "counter": round(self.counter, 2),
-                "mode": self.mechanism.mode.value}
+                "mode": self.mechanism.mode.value, "length": c.length,
+                "calibrated": c.calibrated,
+                "remaining": None if c.remaining is None else round(c.remaining, 1)}
 
 
 async def run_player(player: Player, stop: asyncio.Event) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from capstan.audio.tape_eq import PreampMismatch
 from capstan.board.description import BoardDescription
 from capstan.sim.cassette import Cassette
 from capstan.sim.i2c import SimI2CBus
@@ -54,6 +55,7 @@ class SimDeck:
         self._timer: asyncio.TimerHandle | None = None
         self.on_tick: list[Callable[[float], None]] = []
         self._buttons_down: set[str] = set()
+        self._preamp = PreampMismatch(self.rate)
         self.resync_inputs()
 
     # time ----------------------------------------------------------------
@@ -229,7 +231,8 @@ class SimDeck:
         if speed > 0.01:
             hiss = self.rng.standard_normal((frames, 2)).astype(np.float32) * c.hiss_rms
             out += hiss * on_oxide[:, None] * min(speed, 1.0)
-        return out
+        # the head preamp's 120 µs curve: too bright for Type II/IV until the firmware corrects it
+        return self._preamp(out, c.tape_type)
 
     def play_out(self, t0: float, block: np.ndarray) -> None:
         """What the DAC puts out from t0 on: heard on the jack, recorded while the relay is on."""
