@@ -26,6 +26,7 @@ class DebouncedInput:
         self._loop = loop
         self._timer: asyncio.TimerHandle | None = None
         self.on_change: ChangeCallback | None = None
+        self.on_edge: ChangeCallback | None = None  # every raw edge (active?, t): safety only
         self.is_active = self._read()
         pin.watch(self._edge)
 
@@ -37,6 +38,8 @@ class DebouncedInput:
         self.is_active = self._read()
 
     def _edge(self, level: bool, t: float) -> None:
+        if self.on_edge is not None:
+            self.on_edge(level != self._active_low, t)
         if self._timer is not None:
             self._timer.cancel()
         self._timer = self._loop.call_at(t + self.interval, self._settle, t + self.interval)

@@ -1,32 +1,173 @@
-"""The tape mechanism as one device: motor, head solenoid and idler moved together per mode."""
+"""The tape mechanism as one device: mode changes sequenced with settle times.
+
+A mode change is planned (`plan`, pure) from what the actuators are doing now
+to what the new mode needs, as timed steps: mute the DAC, ramp the motor down,
+move the head/pinch solenoid and the FF/REW idler, let them settle, ramp the
+motor up, unmute. Nothing is ever switched under a turning motor: the head
+never closes on, and the idler never swings into, a moving tape. `off()` is the
+safety stop: everything at once, no ramps.
+
+The timings are a `Profile`. "direct-drive" is the reference mechanism of
+REFERENCE.md; docs/transport.md describes how a solenoid-sequenced mechanism
+(the CRP42602Y) fits the same seam.
+"""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from capstan.board.description import Mechanism
 from capstan.deck.transport import Mode
 from capstan.devices.actuators import Motor, Solenoid
 
+RAMP_STEP = 0.02  # s between motor duty steps
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    head_settle: float  # s for the pinch roller to close on the capstan
+    idler_settle: float  # s for the idler to swing onto a spindle
+    ramp_up: float  # s soft start
+    ramp_down: float  # s soft stop
+    unmute_after: float  # s after the motor reached play speed
+
+
+PROFILES = {
+    "direct-drive": Profile("direct-drive", head_settle=0.05, idler_settle=0.04, ramp_up=0.10,
+                            ramp_down=0.06, unmute_after=0.15),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    at: float  # s after the mode change
+    action: str  # mute | unmute | head | idler | motor
+    value: float = 0.0  # head/idler: 1 engaged; motor: target duty
+    reverse: bool = False  # motor direction
+    ramp: float = 0.0  # motor: seconds to reach the duty
+
+
+def plan(profile: Profile, spec: Mechanism, mode: Mode, head: bool, idler: bool, duty: float,
+         reverse: bool) -> list[Step]:
+    """Timed steps from the actuators' state now to `mode`."""
+    want_head = mode == Mode.PLAY
+    want_idler = mode in (Mode.FAST_FORWARD, Mode.REWIND)
+    want_rev = mode == Mode.REWIND
+    want_duty = {Mode.STOP: 0.0, Mode.PLAY: spec.play_duty}.get(mode, spec.wind_duty)
+    steps = [Step(0.0, "mute")]
+    t = 0.0
+    reconfigure = head != want_head or idler != want_idler or (duty > 0 and reverse != want_rev)
+    if duty > 0 and (reconfigure or want_duty == 0):
+        steps.append(Step(0.0, "motor", 0.0, reverse, profile.ramp_down))
+        t = profile.ramp_down
+    if head != want_head:
+        steps.append(Step(t, "head", float(want_head)))
+    if idler != want_idler:
+        steps.append(Step(t, "idler", float(want_idler)))
+    if want_head and not head:
+        t += profile.head_settle
+    elif want_idler and not idler:
+        t += profile.idler_settle
+    if want_duty > 0:
+        steps.append(Step(t, "motor", want_duty, want_rev, profile.ramp_up))
+        t += profile.ramp_up
+    if mode != Mode.FAST_FORWARD and mode != Mode.REWIND:  # no cueing: wind stays muted
+        steps.append(Step(t + (profile.unmute_after if want_head else 0.0), "unmute"))
+    return steps
+
 
 class TapeMechanism:
-    def __init__(self, motor: Motor, head: Solenoid, idler: Solenoid, spec: Mechanism) -> None:
+    def __init__(self, motor: Motor, head: Solenoid, idler: Solenoid, spec: Mechanism,
+                 loop: asyncio.AbstractEventLoop | None = None,
+                 mute: Callable[[bool], None] | None = None,
+                 profile: Profile | None = None) -> None:
         self.motor, self.head, self.idler, self.spec = motor, head, idler, spec
+        self.loop = loop
+        self.mute = mute or (lambda on: None)
+        self.profile = profile or PROFILES.get(spec.profile, PROFILES["direct-drive"])
         self.mode = Mode.STOP
         self.speed_trim = 0.0  # fraction added to the play duty (a measured speed error, negated)
+        self._pending: set[asyncio.TimerHandle] = set()
+        self.changed_at = 0.0
+
+    @property
+    def settled(self) -> bool:
+        """Every step of the last mode change is done."""
+        return not self._pending
 
     def set_mode(self, mode: Mode) -> None:
+        self._cancel()
         self.mode = mode
-        if mode == Mode.STOP:
+        steps = plan(self.profile, self.spec, mode, self.head.is_engaged, self.idler.is_engaged,
+                     self.motor.duty, self.motor.reverse)
+        if mode == Mode.PLAY:
+            steps = [Step(s.at, s.action, min(1.0, s.value * (1 + self.speed_trim)), s.reverse,
+                          s.ramp) if s.action == "motor" and s.value > 0 else s for s in steps]
+        if self.loop is None:  # no loop: at once, in order (tools and tests of the plan)
+            for s in steps:
+                self._do(s, immediate=True)
+            return
+        self.changed_at = now = self.loop.time()
+        for s in steps:
+            if s.at <= 0 and not (s.action == "motor" and s.ramp > 0):
+                self._do(s)
+            else:
+                self._later(now + s.at, self._do, s)
+
+    def _later(self, when: float, fn: Callable[..., None], *args: object) -> None:
+        assert self.loop is not None
+        box: list[asyncio.TimerHandle] = []
+
+        def fire() -> None:
+            self._pending.discard(box[0])
+            fn(*args)
+
+        box.append(self.loop.call_at(when, fire))
+        self._pending.add(box[0])
+
+    def _do(self, s: Step, immediate: bool = False) -> None:
+        if s.action == "mute":
+            self.mute(True)
+        elif s.action == "unmute":
+            self.mute(False)
+        elif s.action == "head":
+            (self.head.engage if s.value else self.head.release)()
+        elif s.action == "idler":
+            (self.idler.engage if s.value else self.idler.release)()
+        elif s.action == "motor":
+            self._ramp(s.value, s.reverse, 0.0 if immediate else s.ramp)
+
+    def _ramp(self, target: float, reverse: bool, seconds: float) -> None:
+        start = self.motor.duty if self.motor.reverse == reverse else 0.0
+        n = max(1, round(seconds / RAMP_STEP))
+        if seconds <= 0 or self.loop is None:
+            self._set_motor(target, reverse)
+            return
+        now = self.loop.time()
+        self._set_motor(start + (target - start) / n, reverse)
+        for k in range(2, n + 1):
+            duty = start + (target - start) * k / n
+            self._later(now + (k - 1) * RAMP_STEP, self._set_motor, duty, reverse)
+
+    def _set_motor(self, duty: float, reverse: bool) -> None:
+        if duty <= 0:
             self.motor.stop()
-            self.head.release()
-            self.idler.release()
-        elif mode == Mode.PLAY:
-            self.idler.release()
-            self.head.engage()
-            self.motor.run(min(1.0, self.spec.play_duty * (1 + self.speed_trim)))
         else:
-            self.head.release()
-            self.idler.engage()
-            self.motor.run(self.spec.wind_duty, reverse=mode == Mode.REWIND)
+            self.motor.run(duty, reverse)
+
+    def _cancel(self) -> None:
+        for h in self._pending:
+            h.cancel()
+        self._pending.clear()
 
     def off(self) -> None:
-        self.set_mode(Mode.STOP)
+        """The safety stop: motor off, head and idler released, all at once."""
+        self._cancel()
+        self.mode = Mode.STOP
+        self.motor.stop()
+        self.head.release()
+        self.idler.release()
+        self.mute(False)

@@ -1,4 +1,9 @@
-"""A reel tachometer: edge times in, pulse period and rpm out."""
+"""A reel tachometer: edge times in; pulse period, rpm and turn counts out.
+
+One optical or hall channel per reel, edges on both flanks, so a reel's
+direction is not seen: it is the mechanism's (deck/safety.py checks that the
+reels' speeds are plausible for it).
+"""
 
 from __future__ import annotations
 
@@ -22,16 +27,32 @@ class ReelTachometer:
         self.count += 1
 
     @property
+    def edges_per_turn(self) -> int:
+        return 2 * self.pulses_per_turn
+
+    @property
     def last_edge(self) -> float | None:
         return self.edges[-1] if self.edges else None
 
-    def edge_period(self) -> float | None:
-        """Mean time between the recent edges, seconds."""
-        if len(self.edges) < 3:
+    def edge_period(self, since: float | None = None) -> float | None:
+        """Mean time between the recent edges (those after `since`), seconds."""
+        recent = [t for t in list(self.edges)[-9:] if since is None or t > since]
+        if len(recent) < 3 or recent[-1] <= recent[0]:
             return None
-        n = min(len(self.edges), 9)
-        recent = list(self.edges)[-n:]
-        return (recent[-1] - recent[0]) / (n - 1)
+        return (recent[-1] - recent[0]) / (len(recent) - 1)
+
+    def pulse_period(self) -> float | None:
+        """Seconds per pulse (two edges)."""
+        p = self.edge_period()
+        return 2 * p if p is not None else None
+
+    def edges_since(self, t: float) -> int:
+        n = 0
+        for e in reversed(self.edges):
+            if e <= t:
+                break
+            n += 1
+        return n
 
     def rpm(self, now: float) -> float:
         """Turns per minute, 0 once no edge came for twice the last period (or 1 s)."""
@@ -39,10 +60,32 @@ class ReelTachometer:
         last = self.last_edge
         if period is None or last is None or now - last > max(2 * period, 1.0):
             return 0.0
-        return 60.0 / (period * 2 * self.pulses_per_turn)
+        return 60.0 / (period * self.edges_per_turn)
+
+    def count_at(self, t: float) -> float:
+        """Edges counted by time t, interpolated between the edges around it (fractional)."""
+        edges = self.edges
+        if not edges or t >= edges[-1]:
+            return float(self.count)
+        after = self.edges_since(t)
+        i = len(edges) - after  # edges[i] is the first edge after t
+        if i == 0:
+            return float(self.count - after)
+        t0, t1 = edges[i - 1], edges[i]
+        frac = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
+        return self.count - after + frac
+
+    def edge_near(self, t: float, tolerance: float = 0.002) -> bool:
+        """An edge within `tolerance` of t: interpolating at t would be ambiguous."""
+        for e in reversed(self.edges):
+            if abs(e - t) <= tolerance:
+                return True
+            if e < t - tolerance:
+                return False
+        return False
 
     def turns(self) -> float:
-        return self.count / (2 * self.pulses_per_turn)
+        return self.count / self.edges_per_turn
 
     def angular_speed(self, now: float) -> float:
         return self.rpm(now) * 2 * math.pi / 60

@@ -1,0 +1,154 @@
+"""The panel's buttons: gestures on top of the kernel-style debounced levels.
+
+Each button reports, from its debounced level (devices/debounce.py):
+
+    press    the moment it went down (the transport acts here: it feels instant)
+    long     still held after LONG_PRESS
+    repeat   every REPEAT_EVERY after REPEAT_DELAY while held (volume buttons)
+    tap      released before LONG_PRESS
+    release  released (always paired with exactly one press)
+    chord    went down while its chord partner was held (REC+PLAY); the pair's own
+             long/tap/repeat are then suppressed until both are up
+    stuck    held for more than STUCK_AFTER: ignored until released, and logged
+
+A button found held at start-up (levels are re-read then) is treated as stuck:
+it was not pressed now, so it does nothing until it has been released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from capstan.devices.debounce import DebouncedInput
+
+log = logging.getLogger(__name__)
+
+LONG_PRESS = 0.8  # s
+REPEAT_DELAY = 0.5  # s before the first repeat
+REPEAT_EVERY = 0.15  # s between repeats
+STUCK_AFTER = 30.0  # s
+BUTTON_DEBOUNCE = 0.012  # s: longer than the longest gap inside 10 ms of contact bounce
+CHORDS = {frozenset(("rec", "play")): "rec+play"}
+REPEATING = ("vol_up", "vol_down")
+
+
+@dataclass(frozen=True)
+class Gesture:
+    button: str  # the button, or the chord's name ("rec+play")
+    action: str  # press | long | repeat | tap | release | chord | stuck
+    t: float  # when the debounced level changed (or the timer fired)
+
+
+GestureCallback = Callable[[Gesture], None]
+
+
+class _Held:
+    def __init__(self, t: float) -> None:
+        self.since = t
+        self.in_chord = False
+        self.stuck = False
+        self.pressed = False  # a press was reported (a release will be)
+        self.timers: list[asyncio.TimerHandle] = []
+
+    def cancel(self) -> None:
+        for h in self.timers:
+            h.cancel()
+        self.timers.clear()
+
+
+class Buttons:
+    def __init__(self, inputs: dict[str, DebouncedInput], loop: asyncio.AbstractEventLoop,
+                 on_gesture: GestureCallback, long_press: float = LONG_PRESS,
+                 stuck_after: float = STUCK_AFTER) -> None:
+        self.inputs, self.loop, self.on_gesture = inputs, loop, on_gesture
+        self.long_press, self.stuck_after = long_press, stuck_after
+        self.held: dict[str, _Held] = {}
+
+    def start(self) -> None:
+        """Re-read every level; a button already down is ignored until released."""
+        now = self.loop.time()
+        for name, inp in self.inputs.items():
+            inp.resync()
+            inp.on_change = lambda active, t, name=name: self._change(name, active, t)
+            if inp.is_active:
+                h = self.held[name] = _Held(now)
+                h.stuck = True
+                log.warning("button %s is held at start-up: ignored until released", name)
+                self._emit(name, "stuck", now)
+
+    def close(self) -> None:
+        for h in self.held.values():
+            h.cancel()
+        self.held.clear()
+        for inp in self.inputs.values():
+            inp.on_change = None
+
+    def is_held(self, name: str) -> bool:
+        h = self.held.get(name)
+        return h is not None and not h.stuck
+
+    def _emit(self, button: str, action: str, t: float) -> None:
+        self.on_gesture(Gesture(button, action, t))
+
+    def _change(self, name: str, down: bool, t: float) -> None:
+        if down:
+            self._down(name, t)
+        else:
+            self._up(name, t)
+
+    def _down(self, name: str, t: float) -> None:
+        old = self.held.pop(name, None)
+        if old:
+            old.cancel()
+        h = self.held[name] = _Held(t)
+        h.pressed = True
+        call_at = self.loop.call_at
+        h.timers.append(call_at(t + self.stuck_after, self._stuck, name, h))
+        for pair, chord in CHORDS.items():
+            if name in pair:
+                (partner,) = pair - {name}
+                if self.is_held(partner):
+                    h.in_chord = self.held[partner].in_chord = True
+                    self._emit(name, "press", t)
+                    self._emit(chord, "chord", t)
+                    return
+        self._emit(name, "press", t)
+        h.timers.append(call_at(t + self.long_press, self._long, name, h))
+        if name in REPEATING:
+            h.timers.append(call_at(t + REPEAT_DELAY, self._repeat, name, h))
+
+    def _up(self, name: str, t: float) -> None:
+        h = self.held.pop(name, None)
+        if h is None:
+            return
+        h.cancel()
+        if h.stuck:
+            log.info("button %s released after being stuck: in use again", name)
+            if h.pressed:
+                self._emit(name, "release", t)
+            return
+        if not h.in_chord and t - h.since < self.long_press:
+            self._emit(name, "tap", t)
+        self._emit(name, "release", t)
+
+    def _long(self, name: str, h: _Held) -> None:
+        if self.held.get(name) is h and not h.in_chord and not h.stuck:
+            self._emit(name, "long", self.loop.time())
+
+    def _repeat(self, name: str, h: _Held) -> None:
+        if self.held.get(name) is not h or h.in_chord or h.stuck:
+            return
+        self._emit(name, "repeat", self.loop.time())
+        h.timers.append(self.loop.call_later(REPEAT_EVERY, self._repeat, name, h))
+
+    def _stuck(self, name: str, h: _Held) -> None:
+        if self.held.get(name) is not h:
+            return
+        h.cancel()
+        h.stuck = True
+        log.warning("button %s held for over %.0f s: stuck, ignored until released",
+                    name, self.stuck_after)
+        self._emit(name, "stuck", self.loop.time())

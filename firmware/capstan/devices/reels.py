@@ -1,0 +1,66 @@
+"""The two reel tachometers together: readings for the safety watchdog, turns for the counter."""
+
+from __future__ import annotations
+
+from capstan.deck.counter import TapeCounter
+from capstan.deck.safety import ReelReading
+from capstan.devices.tachometer import ReelTachometer
+
+AT_SPEED_AFTER = 0.6  # s after play began before its time counts as "at speed"
+
+
+class Reels:
+    def __init__(self, take_up: ReelTachometer, supply: ReelTachometer) -> None:
+        self.take_up, self.supply = take_up, supply
+        self.turns = [0.0, 0.0]  # signed turns since the counter was reset
+        self.played = 0.0  # s played at speed since the counter was reset
+        self._prev: tuple[float, float, float] | None = None  # (t, take-up, supply) edges
+        self._prev_at_speed = False
+
+    def reading(self, reel: ReelTachometer, since: float) -> ReelReading:
+        return ReelReading(reel.edges_since(since),
+                           reel.last_edge, reel.edge_period(since), reel.edges_per_turn)
+
+    def moving(self, now: float, since: float) -> bool:
+        """Both reels have turned in this mode and neither has gone quiet."""
+        for reel in (self.take_up, self.supply):
+            period = reel.edge_period(since)
+            last = reel.last_edge
+            if period is None or last is None or now - last > max(3 * period, 0.2):
+                return False
+        return True
+
+    def reset(self) -> None:
+        self.turns = [0.0, 0.0]
+        self.played = 0.0
+        self._prev = None
+        self._prev_at_speed = False
+
+    def sample(self, counter: TapeCounter, reverse: bool, at_speed: bool) -> None:
+        """Feed the counter the turns up to the take-up reel's last edge.
+
+        The supply's count is interpolated at that instant; when a supply edge
+        is too close to it to tell which came first, this sample is skipped.
+        """
+        t = self.take_up.last_edge
+        if t is None or self.supply.edge_near(t):
+            return
+        take = float(self.take_up.count - self.take_up.edges_since(t))
+        sup = self.supply.count_at(t)
+        if self._prev is None:
+            self._prev = (t, take, sup)
+            self._prev_at_speed = at_speed
+            counter.observe(*self.turns, self.played, False)
+            return
+        t0, take0, sup0 = self._prev
+        if t <= t0:
+            return
+        sign = -1.0 if reverse else 1.0
+        self.turns[0] += sign * (take - take0) / self.take_up.edges_per_turn
+        self.turns[1] += sign * (sup - sup0) / self.supply.edges_per_turn
+        both = at_speed and self._prev_at_speed
+        if both:
+            self.played += t - t0
+        self._prev = (t, take, sup)
+        self._prev_at_speed = at_speed
+        counter.observe(*self.turns, self.played, both)
