@@ -29,6 +29,9 @@ def test_no_false_mark_on_a_quiet_passage() -> None:
         audio, truth = mixtape(LAYOUT, quiet=(index, offset, -42.0), seed=index + 5)
         tracks, _ = detect_tracks(audio, RATE)
         assert [round(t.start, 1) for t in tracks] == [round(s, 1) for s, _ in truth]
+        # Not only too short: the passage is not silence at all, even for a 1 s minimum gap.
+        tracks, _ = detect_tracks(audio, RATE, min_gap_s=1.0)
+        assert len(tracks) == len(truth)
 
 
 def test_a_gap_shorter_than_the_minimum_is_no_mark() -> None:

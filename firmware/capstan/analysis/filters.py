@@ -22,12 +22,6 @@ class AnalogSection:
     num: tuple[float, float, float]
     den: tuple[float, float, float]
 
-    def response(self, freq_hz: np.ndarray) -> np.ndarray:
-        s = 2j * np.pi * np.asarray(freq_hz, dtype=float)
-        b0, b1, b2 = self.num
-        a0, a1, a2 = self.den
-        return (b0 + b1 * s + b2 * s * s) / (a0 + a1 * s + a2 * s * s)
-
 
 def _w(freq_hz: float, sample_rate: float) -> float:
     """A corner frequency pre-warped for the bilinear transform, in rad/s."""

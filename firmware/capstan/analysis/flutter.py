@@ -150,8 +150,7 @@ class WowFlutterMeter:
         self._queue.append(block[:, self.channel] if block.ndim == 2 else block)
         self._queued += len(block)
         if self._queued >= self._batch:
-            self._run(np.concatenate(self._queue))
-            self._queue, self._queued = [], 0
+            self.flush()
 
     def flush(self) -> None:
         """Process what is queued (before a final reading)."""
