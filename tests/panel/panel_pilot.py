@@ -9,14 +9,15 @@ SIZE = (110, 42)
 
 
 async def until(pilot: object, condition: Callable[[], bool], what: str,
-                limit: float = 20.0) -> None:
-    """Let the panel run until `condition` holds; fail (naming `what`) if it never does."""
+                limit: float = 20.0, log: Callable[[], object] | None = None) -> None:
+    """Let the panel run until `condition` holds; fail (naming `what`, with `log()`) if not."""
     step = 0.05
     for _ in range(int(limit / step)):
         if condition():
             return
         await pilot.pause(step)  # type: ignore[attr-defined]
-    raise AssertionError(f"never happened: {what}")
+    seen = f"; the panel's log: {log()}" if log else ""
+    raise AssertionError(f"never happened: {what}{seen}")
 
 
 def run(coro: Awaitable[None]) -> None:

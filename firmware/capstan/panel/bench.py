@@ -24,8 +24,6 @@ from capstan.panel.sound import JackTee, LevelMeter, open_speaker
 from capstan.sim.cassette import Cassette
 from capstan.sim.deck import FAULTS, SimDeck
 
-log = logging.getLogger(__name__)
-
 TAP = 0.1  # s a tapped button stays down
 HOLD = 2.0  # s a held button stays down
 LOG_LINES = 200
@@ -54,9 +52,12 @@ class Bench:
         self.player = Player(self.board, self.config, loop)
         self.player.bus.subscribe(self._player_event)
         self.started = False
+        self._log_handler = _PanelLog(self)
 
     # start and stop -------------------------------------------------------------
     async def start(self) -> None:
+        # the firmware's warnings belong on the panel: a full-screen terminal has no stderr
+        logging.getLogger("capstan").addHandler(self._log_handler)
         self.deck.start()
         await self.player.start()
         self.started = True
@@ -73,6 +74,7 @@ class Bench:
             self.board.close()
             self.jack.close()
             self.deck.close()
+            logging.getLogger("capstan").removeHandler(self._log_handler)
 
     # the user's hands -------------------------------------------------------------
     def press(self, button: str, hold: float = TAP) -> None:
@@ -122,6 +124,17 @@ class Bench:
     @property
     def cassette(self) -> Cassette | None:
         return self.deck.cassette
+
+
+class _PanelLog(logging.Handler):
+    """Warnings and errors of the firmware, as lines of the panel's log."""
+
+    def __init__(self, bench: Bench) -> None:
+        super().__init__(logging.WARNING)
+        self.bench = bench
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.bench.note(f"{record.levelname.lower()}: {record.getMessage()}")
 
 
 def _words(event: dict[str, Any]) -> str:

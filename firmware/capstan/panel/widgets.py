@@ -140,23 +140,31 @@ class Mechanism(Readout):
 
 
 class Meters(Readout):
-    """Peak (bar) and RMS (figure) of what the jack plays, −60..0 dBFS."""
+    """Peak (bar) and RMS (figure), −60..0 dBFS: the firmware's own meters on the tape's
+    signal (the audio chain's, when it has them) and what the jack plays (the panel's tee)."""
 
     WIDTH = 30
 
     def show(self, bench: Bench) -> None:
-        meter = bench.meter
+        rows: list[tuple[str, list[float], list[float]]] = []
+        chain = getattr(getattr(bench.player, "audio", None), "meters", None)
+        if chain is not None and hasattr(chain, "peak_dbfs"):
+            rows.append(("tape", list(chain.peak_dbfs), list(chain.rms_dbfs)))
+        rows.append(("jack", bench.meter.peak_db, bench.meter.rms_db))
         t = Text()
-        for ch, name in enumerate("LR"):
-            peak, rms = meter.peak_db[ch], meter.rms_db[ch]
-            n = round((peak - FLOOR_DB) / -FLOOR_DB * self.WIDTH)
-            t.append(f"{name} ", "bold")
-            for i in range(self.WIDTH):
-                db = FLOOR_DB + (i + 1) * -FLOOR_DB / self.WIDTH
-                colour = "red" if db > -3 else "yellow" if db > -12 else "green"
-                t.append("█" if i < n else "·", colour if i < n else "grey23")
-            t.append(f" {peak:6.1f} pk {rms:6.1f} rms dBFS\n" if ch == 0
-                     else f" {peak:6.1f} pk {rms:6.1f} rms dBFS")
+        for source, peaks, rmss in rows:
+            for ch, name in enumerate("LR"):
+                if ch >= len(peaks):
+                    break
+                peak, rms = max(peaks[ch], FLOOR_DB), max(rmss[ch], FLOOR_DB)
+                t.append(f"{source if ch == 0 else '':<5}{name} ", "bold")
+                n = round((peak - FLOOR_DB) / -FLOOR_DB * self.WIDTH)
+                for i in range(self.WIDTH):
+                    db = FLOOR_DB + (i + 1) * -FLOOR_DB / self.WIDTH
+                    colour = "red" if db > -3 else "yellow" if db > -12 else "green"
+                    t.append("█" if i < n else "·", colour if i < n else "grey23")
+                t.append(f" {peak:6.1f} pk {rms:6.1f} rms dBFS\n")
+        t.rstrip()
         self.show_text(t)
 
 
@@ -164,12 +172,19 @@ class Power(Readout):
     """Battery and charger as the firmware reads them, once a power service is wired."""
 
     def show(self, bench: Bench) -> None:
-        service = getattr(bench.player, "power", None)
+        st = _status(bench.player, "power")
         t = Text()
         t.append("battery  ", "grey70")
-        t.append(_reading(service, ("percent", "battery_percent"), "{:.0f} %"))
+        percent, volts = st.get("percent"), st.get("voltage")
+        t.append(f"{percent:.0f} %" if isinstance(percent, int | float) else "—")
+        if isinstance(volts, int | float):
+            t.append(f" {volts:.2f} V")
         t.append("   charger  ", "grey70")
-        t.append(_reading(service, ("charger", "charging", "charger_state"), "{}"))
+        t.append(str(st.get("supply") or "—"))
+        left = st.get("remaining")
+        if isinstance(left, int | float):
+            t.append("   left  ", "grey70")
+            t.append(clock(left))
         self.show_text(t)
 
 
@@ -177,21 +192,30 @@ class Headphones(Readout):
     """Bluetooth headphones as the firmware sees them, once the Bluetooth layer is wired."""
 
     def show(self, bench: Bench) -> None:
-        service = getattr(bench.player, "bluetooth", None)
+        st = _status(bench.player, "headphones", "bluetooth")
         t = Text()
-        if service is None:
-            t.append(f"Bluetooth: {NOT_YET}", "grey50")
+        t.append("Bluetooth  ", "grey70")
+        if not st:
+            t.append(NOT_YET, "grey50")
         else:
-            t.append("Bluetooth: ", "grey70")
-            t.append(_reading(service, ("state", "status"), "{}"))
+            connected = st.get("connected")
+            t.append(f"connected {connected}" if connected else "no headphones")
+            if st.get("pairing"):
+                t.append("  pairing open", "bold dodger_blue1")
+            if st.get("output"):
+                t.append(f"  → {st['output']}", "grey70")
         self.show_text(t)
 
 
-def _reading(service: Any, names: tuple[str, ...], fmt: str) -> str:
-    if service is None:
-        return "—"
+def _status(player: Any, *names: str) -> dict[str, Any]:
+    """The status() of the first service of `names` the player has; {} while none is wired."""
     for name in names:
-        value = getattr(service, name, None)
-        if value is not None and not callable(value):
-            return fmt.format(value)
-    return "—"
+        service = getattr(player, name, None)
+        status = getattr(service, "status", None)
+        if callable(status):
+            try:
+                out = status()
+            except Exception:
+                return {}
+            return out if isinstance(out, dict) else {}
+    return {}
