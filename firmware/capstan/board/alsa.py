@@ -1,7 +1,13 @@
-"""PCM streams over pyalsaaudio: capture in a reader thread that posts into the loop.
+"""PCM streams over pyalsaaudio: capture in a reader thread that posts into the loop,
+playback through a writer thread that opens, writes and closes the PCM.
 
-Overruns (EPIPE, reported by pyalsaaudio as a negative length or an exception)
-are recovered by the library's automatic re-prepare, counted, and never fatal.
+Overruns are never fatal. pyalsaaudio reports EPIPE as a negative length and
+re-prepares the PCM itself; other read errors (EIO when the I2S clock stops)
+are retried after reopening the PCM. A read that returns later than the PCM's
+whole buffer after the previous one is also an overrun: a real device would
+have overwritten the oldest period meanwhile (an `infile` FIFO that stalls
+shows the same signature). Each is counted in `overruns`; the audio chain
+turns the count into an `xrun` event.
 """
 
 from __future__ import annotations
@@ -9,15 +15,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from typing import Any
 
 import numpy as np
 
 from capstan.board.protocols import BlockCallback
+from capstan.errors import BoardError
 
 log = logging.getLogger(__name__)
 
-_FORMATS = {"S16_LE": ("<i2", 32768.0), "S32_LE": ("<i4", 2.0**31)}
+PERIODS = 4  # periods in the ALSA buffer
+# format → (numpy dtype, full scale, bits to shift left before scaling)
+_FORMATS = {"S16_LE": ("<i2", 32768.0, 0), "S32_LE": ("<i4", 2.0**31, 0),
+            "S24_LE": ("<i4", 2.0**31, 8)}
+FORMATS = tuple(_FORMATS)
 
 
 def _alsa() -> Any:
@@ -26,24 +38,38 @@ def _alsa() -> Any:
     return alsaaudio
 
 
+def _check_format(fmt: str) -> None:
+    if fmt not in _FORMATS:
+        raise BoardError(f"ALSA sample format {fmt!r} is not supported: use one of "
+                         f"{', '.join(FORMATS)} in [alsa] of hardware/board.toml")
+
+
 def _open(device: str, capture: bool, rate: int, channels: int, fmt: str, period: int) -> Any:
     alsaaudio = _alsa()
     return alsaaudio.PCM(
         type=alsaaudio.PCM_CAPTURE if capture else alsaaudio.PCM_PLAYBACK,
         mode=alsaaudio.PCM_NORMAL, device=device, rate=rate, channels=channels,
-        format=getattr(alsaaudio, f"PCM_FORMAT_{fmt}"), periodsize=period, periods=4,
+        format=getattr(alsaaudio, f"PCM_FORMAT_{fmt}"), periodsize=period, periods=PERIODS,
     )
 
 
 def decode(raw: bytes, fmt: str, channels: int) -> np.ndarray:
-    dtype, scale = _FORMATS[fmt]
-    return (np.frombuffer(raw, dtype).astype(np.float32) / scale).reshape(-1, channels)
+    """Interleaved PCM bytes → float32 (frames, channels) in -1..1."""
+    dtype, scale, shift = _FORMATS[fmt]
+    x = np.frombuffer(raw, dtype)
+    if shift:  # 24 bits in the low three bytes of 32: sign-extend
+        x = np.left_shift(x, shift)
+    return (x.astype(np.float32) / np.float32(scale)).reshape(-1, channels)
 
 
 def encode(block: np.ndarray, fmt: str) -> bytes:
-    dtype, scale = _FORMATS[fmt]
-    peak = (scale - 1) / scale
-    return (np.clip(block, -1.0, peak) * scale).astype(dtype).tobytes()
+    """float32 (frames, channels) → interleaved PCM bytes, clipped to full scale."""
+    dtype, scale, shift = _FORMATS[fmt]
+    peak = (scale - 2.0 ** shift) / scale
+    x = (np.clip(block, -1.0, peak) * scale).astype(dtype)
+    if shift:
+        x = np.right_shift(x, shift)
+    return x.tobytes()
 
 
 class AlsaCapture:
@@ -51,34 +77,54 @@ class AlsaCapture:
 
     def __init__(self, device: str, loop: asyncio.AbstractEventLoop, rate: int = 48000,
                  channels: int = 2, fmt: str = "S32_LE", period: int = 1024) -> None:
+        _check_format(fmt)
         self.device, self.loop = device, loop
         self.rate, self.channels, self.format, self.period = rate, channels, fmt, period
         self.overruns = 0
+        self.blocks = 0
         self._pcm: Any = None
         self._thread: threading.Thread | None = None
         self._running = threading.Event()
         self._cb: BlockCallback | None = None
 
+    @property
+    def buffer_time(self) -> float:
+        return PERIODS * self.period / self.rate
+
     def start(self, on_block: BlockCallback) -> None:
         self._cb = on_block
-        self._pcm = _open(self.device, True, self.rate, self.channels, self.format, self.period)
+        try:
+            self._pcm = _open(self.device, True, self.rate, self.channels, self.format,
+                              self.period)
+        except Exception as exc:
+            raise BoardError(f"cannot open ALSA capture {self.device!r} ({exc}): is the ADC's "
+                             "overlay in /boot/firmware/config.txt?") from exc
         self._running.set()
         self._thread = threading.Thread(target=self._read, name="alsa-capture", daemon=True)
         self._thread.start()
 
     def _read(self) -> None:
+        last: float | None = None
         while self._running.is_set():
             try:
                 length, raw = self._pcm.read()
             except Exception as exc:
                 self._overrun(str(exc))
+                self._reopen()
+                last = None
                 continue
+            now = time.monotonic()
             if length < 0:
-                self._overrun(f"read returned {length}")
+                self._overrun(f"read returned {length}")  # EPIPE: already re-prepared
+                last = None
                 continue
             if length == 0:
                 continue
+            if last is not None and now - last > self.buffer_time:
+                self._overrun(f"{(now - last) * 1000:.0f} ms between periods")
+            last = now
             block = decode(raw, self.format, self.channels)
+            self.blocks += 1
             if not self.loop.is_closed():
                 self.loop.call_soon_threadsafe(self._deliver, block)
 
@@ -86,35 +132,63 @@ class AlsaCapture:
         self.overruns += 1
         log.warning("capture overrun on %s (%s): recovered", self.device, why)
 
+    def _reopen(self) -> None:
+        """After a hard read error: wait a period, then open the PCM afresh."""
+        time.sleep(self.period / self.rate)
+        try:
+            self._pcm.close()
+            self._pcm = _open(self.device, True, self.rate, self.channels, self.format,
+                              self.period)
+        except Exception as exc:
+            log.error("cannot reopen capture %s (%s): retrying", self.device, exc)
+
     def _deliver(self, block: np.ndarray) -> None:
-        if self._cb is not None:
+        if self._cb is not None and self._running.is_set():
             self._cb(block)
 
     def stop(self) -> None:
+        """Stop reading; the PCM is closed once the reader thread is out of its read."""
         self._running.clear()
         if self._thread:
             self._thread.join(timeout=2)
+            if self._thread.is_alive():
+                log.error("capture %s: reader stuck in read(); leaving the PCM open",
+                          self.device)
+                return
         if self._pcm is not None:
             self._pcm.close()
             self._pcm = None
 
 
 class AlsaPlayback:
-    """A playback PCM. write() hands the block to a writer thread so the loop never blocks."""
+    """A playback PCM. write() queues for the writer thread, which owns the PCM from open to close.
+
+    Opening on the writer thread keeps plugins that talk D-Bus (bluealsa:) off
+    the loop's thread. A full queue (the device stalled) drops the oldest block
+    and counts it in `dropped`.
+    """
 
     def __init__(self, device: str, rate: int = 48000, channels: int = 2, fmt: str = "S16_LE",
                  period: int = 1024, queue_periods: int = 8) -> None:
+        _check_format(fmt)
         self.device, self.rate, self.channels, self.format = device, rate, channels, fmt
         self.period = period
         self.underruns = 0
         self.dropped = 0
-        self._pcm = _open(device, False, rate, channels, fmt, period)
+        self.frames_written = 0
+        self._pcm: Any = None
         self._queue: list[bytes] = []
         self._max = queue_periods
         self._cond = threading.Condition()
         self._running = True
+        self._opened = threading.Event()
+        self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._write, name="alsa-playback", daemon=True)
         self._thread.start()
+        self._opened.wait()
+        if self._error is not None:
+            raise BoardError(f"cannot open ALSA playback {device!r} ({self._error}): is the "
+                             "DAC's overlay in /boot/firmware/config.txt?") from self._error
 
     def write(self, block: np.ndarray) -> None:
         data = encode(block, self.format)
@@ -126,21 +200,34 @@ class AlsaPlayback:
             self._cond.notify()
 
     def _write(self) -> None:
+        try:
+            self._pcm = _open(self.device, False, self.rate, self.channels, self.format,
+                              self.period)
+        except Exception as exc:
+            self._error = exc
+            return
+        finally:
+            self._opened.set()
+        frame_bytes = self.channels * np.dtype(_FORMATS[self.format][0]).itemsize
         while True:
             with self._cond:
                 while self._running and not self._queue:
                     self._cond.wait()
                 if not self._queue and not self._running:
-                    return
+                    break
                 data = self._queue.pop(0)
             try:
                 if self._pcm.write(data) < 0:
                     self.underruns += 1
+                else:
+                    self.frames_written += len(data) // frame_bytes
             except Exception:
                 self.underruns += 1
+        self._pcm.close()
+        self._pcm = None
 
     def drain(self) -> None:
-        """Wait until everything written so far went to alsa-lib (used at shutdown and in tests)."""
+        """Wait until everything written so far went to alsa-lib, then close the PCM."""
         with self._cond:
             self._running = False
             self._cond.notify()
@@ -148,4 +235,3 @@ class AlsaPlayback:
 
     def close(self) -> None:
         self.drain()
-        self._pcm.close()
