@@ -10,7 +10,7 @@ import pytest
 from capstan.board.description import BoardDescription
 from capstan.panel import run_live
 from capstan.panel.app import HELP, KEYS, PanelApp
-from capstan.panel.widgets import CassetteWindow, Transport
+from capstan.panel.widgets import CassetteWindow, Headphones, Meters, Power, Transport
 from capstan.sim.cassette import Cassette
 from panel_pilot import SIZE, run, until
 
@@ -137,8 +137,21 @@ def test_shelf_eject_flip_and_fault_from_the_keyboard(tmp_path: Path) -> None:
             await pilot.press("h")
             await until(pilot, lambda: any("not available yet" in line for line in bench.lines),
                         "headphones say they are not there yet")
+            pressed: list[str] = []
+            bench.player.bus.subscribe(
+                lambda t, e: pressed.append(e.button) if e.action == "press" else None, "button")
+            for key in ("plus", "minus", "B"):  # VOL+, VOL-, PAIR held: through the contacts
+                await pilot.press(key)
+            await until(pilot, lambda: {"vol_up", "vol_down", "pair"} <= set(pressed),
+                        "volume and pair buttons reach the firmware", log=lambda: pressed)
             await pilot.press("e")
             await until(pilot, lambda: bench.player.deck.state.value == "no_cassette", "ejected")
+            # honest until the services are wired into the Player: no made-up readings
+            if not any(hasattr(bench.player, n) for n in ("headphones", "bluetooth")):
+                assert "not available yet" in str(app.query_one(Headphones).render())
+            if not hasattr(bench.player, "power"):
+                assert str(app.query_one(Power).render()).count("—") == 2
+            assert "jack" in str(app.query_one(Meters).render())
 
     run(script())
 
