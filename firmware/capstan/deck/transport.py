@@ -193,7 +193,7 @@ def _press(deck: Deck, button: str, gesture: str, now: float) -> tuple[Deck, lis
     if gesture == "long":
         if button == "stop":  # the press already stopped the tape
             return _go(deck, State.EJECTING, now) if not deck.moving else (deck, [])
-        if button in ("ff", "rew") and s in (State.FAST_FORWARD, State.REWIND):
+        if (button, s) in (("ff", State.FAST_FORWARD), ("rew", State.REWIND)):
             return deck, [Skip("next" if button == "ff" else "previous")]
         return deck, []
     if button == "stop":
@@ -206,7 +206,7 @@ def _press(deck: Deck, button: str, gesture: str, now: float) -> tuple[Deck, lis
             return _go(deck, other, now)
         return _refuse(deck, action, "recording: press STOP first")
     if button == "rec":
-        return _refuse(deck, "record", "hold REC and press PLAY to record")
+        return _refuse(deck, "record", "REC alone does not record: hold REC and press PLAY")
     if button == "play":
         if s == State.PLAYING:
             return _go(deck, State.PAUSED, now)

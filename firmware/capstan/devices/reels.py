@@ -7,6 +7,7 @@ from capstan.deck.safety import ReelReading
 from capstan.devices.tachometer import ReelTachometer
 
 AT_SPEED_AFTER = 0.6  # s after play began before its time counts as "at speed"
+SKIP_BELOW = 0.015  # s: below this supply edge period, ambiguous samples are kept
 
 
 class Reels:
@@ -39,11 +40,15 @@ class Reels:
     def sample(self, counter: TapeCounter, reverse: bool, at_speed: bool) -> None:
         """Feed the counter the turns up to the take-up reel's last edge.
 
-        The supply's count is interpolated at that instant; when a supply edge
-        is too close to it to tell which came first, this sample is skipped.
+        The supply's count is interpolated at that instant. When a supply edge
+        is too close to tell which came first, the sample is skipped, unless the
+        reels turn so fast (winding) that one edge either way hardly matters.
         """
         t = self.take_up.last_edge
-        if t is None or self.supply.edge_near(t):
+        if t is None:
+            return
+        period = self.supply.edge_period()
+        if self.supply.edge_near(t) and (period is None or period > SKIP_BELOW):
             return
         take = float(self.take_up.count - self.take_up.edges_since(t))
         sup = self.supply.count_at(t)
