@@ -78,9 +78,9 @@ class AudioChain:
     def start(self) -> None:
         self._dac(False)
         self.running = True
-        self.capture.start(self._on_block)
         if not self._gated:
-            self._schedule_open(0.0)
+            self._open()
+        self.capture.start(self._on_block)
 
     def stop(self) -> None:
         """DAC muted first (its soft mute ramps down in the chip), then capture stops."""

@@ -54,7 +54,9 @@ class SimPlayback:
     """Playback into the simulated DAC: heard at the jack (a WAV file) and fed to the record amp."""
 
     def __init__(self, deck: SimDeck, loop: asyncio.AbstractEventLoop, period: int,
-                 wav: Path | None = None, feeds_record_head: bool = True) -> None:
+                 wav: Path | None = None, feeds_record_head: bool = True,
+                 dac_pin: str | None = "dac_unmute") -> None:
+        """`dac_pin`: the soft-mute output that silences this stream (None: not a DAC)."""
         self.deck = deck
         self.loop = loop
         self.rate = deck.rate
@@ -62,6 +64,7 @@ class SimPlayback:
         self.period = period
         self.underruns = 0
         self.feeds_record_head = feeds_record_head
+        self.dac_pin = dac_pin
         self._writer = WavWriter(wav, self.rate) if wav else None
         self._start = loop.time()
         self._frames = 0
@@ -76,7 +79,7 @@ class SimPlayback:
         if self._frames < due:  # the stream ran dry: the DAC played silence meanwhile
             self.underruns += 1  # (what went on tape meanwhile was past the head already)
             self._emit(np.zeros((due - self._frames, 2), np.float32), now, record=False)
-        if not self.deck.outputs.get("dac_unmute"):
+        if self.dac_pin and not self.deck.outputs.get(self.dac_pin):
             block = np.zeros_like(block)
         self._emit(block, now)
 

@@ -24,6 +24,7 @@ from capstan.sim.mechanism import TapeMotion
 from capstan.sim.pins import SimFactory
 
 PHYSICS_TICK = 0.01  # s of simulated time per physics step
+HEAD_LAG = PHYSICS_TICK + 0.001  # s: the playhead is rendered this far behind the capture clock
 FAULTS = ("stall_take_up", "stall_supply", "release_reels", "i2c_nack", "i2c_garbage",
           "alsa_overrun", "gauge_dead")
 
@@ -212,7 +213,9 @@ class SimDeck:
         c = m.cassette
         if c is None or not m.head:
             return (self.rng.standard_normal((frames, 2)) * 1e-5).astype(np.float32)
-        times = t0 + np.arange(frames) / self.rate
+        # read the head where the physics has already been (no extrapolation): a click-free
+        # spin-up for the price of HEAD_LAG of ADC latency
+        times = t0 - HEAD_LAG + np.arange(frames) / self.rate
         pos = m.head_positions(times)
         track = c.track()
         idx = pos * self.rate
