@@ -102,7 +102,7 @@ class Player:
         self.deck = tp.Deck(auto_rewind=bool(config["transport"]["auto_rewind"]))
         self.tape_counter = TapeCounter(d.mechanism)
         self.safety = ReelWatch()
-        self._load_counter, self._save_counter = load_counter, save_counter
+        self.load_counter, self.save_counter = load_counter, save_counter
         self._saved_at = 0.0
         self._identified: str | None = None
         self._watch: asyncio.TimerHandle | None = None
@@ -277,10 +277,10 @@ class Player:
 
     # the counter over a restart ---------------------------------------------
     def _restore_counter(self) -> None:
-        if self._load_counter is None:
+        if self.load_counter is None:
             return
         try:
-            saved = self._load_counter()
+            saved = self.load_counter()
         except Exception:  # a damaged store must not stop the player
             log.exception("could not load the tape counter: starting from unknown")
             return
@@ -294,10 +294,10 @@ class Player:
 
     def _save(self, state: dict[str, Any]) -> None:
         self._saved_at = self.loop.time()
-        if self._save_counter is None:
+        if self.save_counter is None:
             return
         try:
-            self._save_counter(state)
+            self.save_counter(state)
         except Exception:
             log.exception("could not save the tape counter")
 

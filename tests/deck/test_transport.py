@@ -16,19 +16,19 @@ PRESS = {
                     "rec": (S.NO_CASSETTE, ["Refuse"])},
     S.STOPPED: {"play": (S.PLAYING, ["SetMode"]), "stop": None,
                 "ff": (S.FAST_FORWARD, ["SetMode"]), "rew": (S.REWIND, ["SetMode"]),
-                "rec": (S.STOPPED, ["Refuse"])},
+                "rec": None},
     S.PLAYING: {"play": (S.PAUSED, ["SetMode"]), "stop": (S.STOPPED, ["SetMode"]),
                 "ff": (S.FAST_FORWARD, ["SetMode"]), "rew": (S.REWIND, ["SetMode"]),
-                "rec": (S.PLAYING, ["Refuse"])},
+                "rec": None},
     S.PAUSED: {"play": (S.PLAYING, ["SetMode"]), "stop": (S.STOPPED, []),
                "ff": (S.FAST_FORWARD, ["SetMode"]), "rew": (S.REWIND, ["SetMode"]),
-               "rec": (S.PAUSED, ["Refuse"])},
+               "rec": None},
     S.FAST_FORWARD: {"play": (S.PLAYING, ["SetMode"]), "stop": (S.STOPPED, ["SetMode"]),
                      "ff": None, "rew": (S.REWIND, ["SetMode"]),
-                     "rec": (S.FAST_FORWARD, ["Refuse"])},
+                     "rec": None},
     S.REWIND: {"play": (S.PLAYING, ["SetMode"]), "stop": (S.STOPPED, ["SetMode"]),
                "ff": (S.FAST_FORWARD, ["SetMode"]), "rew": None,
-               "rec": (S.REWIND, ["Refuse"])},
+               "rec": None},
     S.RECORDING: {"play": (S.RECORD_PAUSED, ["SetMode"]), "stop": (S.STOPPED, ["SetMode"]),
                   "ff": (S.RECORDING, ["Refuse"]), "rew": (S.RECORDING, ["Refuse"]),
                   "rec": (S.RECORD_PAUSED, ["SetMode"])},
@@ -107,7 +107,7 @@ def test_a_protected_side_refuses_recording_with_a_reason(state: State) -> None:
 
 
 def test_refusals_say_what_to_do() -> None:
-    for state, button in [(S.NO_CASSETTE, "play"), (S.STOPPED, "rec"), (S.RECORDING, "ff"),
+    for state, button in [(S.NO_CASSETTE, "play"), (S.RECORDING, "ff"),
                           (S.EJECTING, "play")]:
         _, cmds = tp.step(deck(state), tp.Press(button), NOW)
         assert ":" in cmds[0].reason  # "what is wrong: what to do"
@@ -148,7 +148,7 @@ def test_end_of_tape_stops_or_rewinds() -> None:
 
 def test_rewound_to_the_start_calibrates_the_counter() -> None:
     new, cmds = tp.step(deck(S.REWIND), tp.TapeStopped("start"), NOW)
-    assert new.state == S.STOPPED and kinds(cmds) == ["SetMode", "AtStart"]
+    assert new.state == S.STOPPED and kinds(cmds) == ["Halt", "AtStart"]
 
 
 def test_tape_stopped_is_ignored_when_not_moving() -> None:

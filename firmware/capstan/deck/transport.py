@@ -205,8 +205,8 @@ def _press(deck: Deck, button: str, gesture: str, now: float) -> tuple[Deck, lis
                 return _refuse(deck, "record", PROTECTED)
             return _go(deck, other, now)
         return _refuse(deck, action, "recording: press STOP first")
-    if button == "rec":
-        return _refuse(deck, "record", "REC alone does not record: hold REC and press PLAY")
+    if button == "rec":  # alone it only begins the REC+PLAY chord (arming: the recording issue)
+        return deck, []
     if button == "play":
         if s == State.PLAYING:
             return _go(deck, State.PAUSED, now)
@@ -248,8 +248,8 @@ def step(deck: Deck, event: Event, now: float) -> tuple[Deck, list[Command]]:
         if not deck.moving:
             return deck, []
         if event.reason == "start" and s == State.REWIND:
-            new, cmds = _go(deck, State.STOPPED, now)
-            return new, [*cmds, AtStart()]
+            new, _ = _go(deck, State.STOPPED, now)
+            return new, [Halt("start", "start of tape"), AtStart()]
         if s == State.PLAYING and deck.auto_rewind:
             new, cmds = _go(deck, State.REWIND, now)
             return new, [Halt("end", "end of tape"), *cmds]

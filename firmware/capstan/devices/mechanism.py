@@ -153,10 +153,7 @@ class TapeMechanism:
             self._later(now + (k - 1) * RAMP_STEP, self._set_motor, duty, reverse)
 
     def _set_motor(self, duty: float, reverse: bool) -> None:
-        if duty <= 0:
-            self.motor.stop()
-        else:
-            self.motor.run(duty, reverse)
+        self.motor.run(max(0.0, duty), reverse)  # direction kept while the motor spins down
 
     def _cancel(self) -> None:
         for h in self._pending:
@@ -167,7 +164,7 @@ class TapeMechanism:
         """The safety stop: motor off, head and idler released, all at once."""
         self._cancel()
         self.mode = Mode.STOP
-        self.motor.stop()
+        self.motor.run(0.0, self.motor.reverse)  # no drive; never flip a coasting motor
         self.head.release()
         self.idler.release()
         self.mute(False)
