@@ -84,7 +84,7 @@ class BlockFilter:
         self.order = len(self.b)
         self.channels, self.chunk, self.dtype = channels, chunk, dtype
         self.state = np.zeros((channels, self.order), dtype)
-        self._plans: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
+        self._plans: dict[tuple[int, int, tuple[float, ...] | None], tuple[np.ndarray, ...]] = {}
 
     @classmethod
     def cascade(cls, sections: list[FirstOrder], channels: int = 2) -> BlockFilter:
@@ -93,12 +93,17 @@ class BlockFilter:
     def reset(self) -> None:
         self.state[:] = 0
 
-    def _plan(self, length: int, chunks: int) -> tuple[np.ndarray, ...]:
-        key = (length, chunks)
+    def _plan(self, length: int, chunks: int,
+              mix: tuple[float, ...] | None) -> tuple[np.ndarray, ...]:
+        key = (length, chunks, mix)
         plan = self._plans.get(key)
         if plan is not None:
             return plan
-        a, b, c, d, k, q = self.a, self.b, self.c, self.d, self.order, self.outputs
+        a, b, c, d, k = self.a, self.b, self.c, self.d, self.order
+        if mix is not None:  # one output: a fixed weighted sum of the outputs
+            c, d = np.asarray(mix) @ c, np.asarray(mix) @ d
+            c, d = c[None, :], np.atleast_1d(d)
+        q = len(d)
         powers = [np.eye(k)]
         for _ in range(length):
             powers.append(a @ powers[-1])
@@ -127,26 +132,30 @@ class BlockFilter:
         self._plans[key] = plan
         return plan
 
-    def __call__(self, x: np.ndarray) -> list[np.ndarray]:
-        """Filter `x` (frames, channels); returns one (frames, channels) array per output."""
+    def __call__(self, x: np.ndarray, mix: tuple[float, ...] | None = None) -> list[np.ndarray]:
+        """Filter `x` (frames, channels); returns one (frames, channels) array per output,
+        or, with `mix`, the one output Σ mix[p]·output[p] (cheaper than mixing afterwards)."""
         frames = len(x)
         body = frames - frames % self.chunk
         if body and body != frames:
-            heads = self._run(x[:body], self.chunk)
-            tails = self._run(x[body:], frames - body)
+            heads = self._run(x[:body], self.chunk, mix)
+            tails = self._run(x[body:], frames - body, mix)
             return [np.concatenate([h, t]) for h, t in zip(heads, tails, strict=True)]
-        return self._run(x, self.chunk if body else frames)
+        return self._run(x, self.chunk if body else frames, mix)
 
-    def _run(self, x: np.ndarray, length: int) -> list[np.ndarray]:
+    def _run(self, x: np.ndarray, length: int, mix: tuple[float, ...] | None) -> list[np.ndarray]:
         frames, ch = x.shape
         m = frames // length
-        k, q = self.order, self.outputs
-        wt, gt, st, ot = self._plan(length, m)
+        k = self.order
+        q = 1 if mix is not None else self.outputs
+        wt, gt, st, ot = self._plan(length, m, mix)
         u = np.ascontiguousarray(x.T, dtype=self.dtype).reshape(ch * m, length)
         r = u @ wt  # (ch·m, q·L + k): zero-state outputs and end-state contributions
         ends = r[:, q * length:].reshape(ch, m * k) @ gt + self.state @ st  # (ch, m·k)
         starts = np.concatenate([self.state, ends[:, : (m - 1) * k]], axis=1)
         y = r[:, : q * length] + starts.reshape(ch * m, k) @ ot
-        self.state = ends[:, (m - 1) * k:].copy()
+        self.state = ends[:, (m - 1) * k:]
+        if q == 1:
+            return [y.reshape(ch, frames).T]
         y = y.reshape(ch, m, q, length)
         return [y[:, :, p, :].reshape(ch, frames).T for p in range(q)]

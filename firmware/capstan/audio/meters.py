@@ -1,4 +1,7 @@
-"""Peak and RMS level meters per channel, in dBFS (0 dBFS = full scale of the ADC)."""
+"""Peak and RMS level meters per channel, in dBFS (0 dBFS = full scale of the ADC).
+
+Per block the meter only does array arithmetic; decibels are computed when read.
+"""
 
 from __future__ import annotations
 
@@ -21,25 +24,31 @@ class LevelMeter:
     def __init__(self, rate: int, channels: int = 2) -> None:
         self.rate, self.channels = rate, channels
         self._ms = np.zeros(channels)
-        self._peak_db = np.full(channels, FLOOR_DBFS)
+        self._peak = np.zeros(channels)
+        self._coefficients: dict[int, tuple[float, float, float]] = {}
         self.block_peak = np.zeros(channels)
-        self.block_rms = np.zeros(channels)
+        self.block_ms = np.zeros(channels)
+
+    def _for(self, n: int) -> tuple[float, float, float]:
+        c = self._coefficients.get(n)
+        if c is None:
+            a = math.exp(-n / (self.rate * RMS_TIME))
+            c = self._coefficients[n] = (a, (1 - a) / n, 10 ** (-PEAK_FALL * n / self.rate / 20))
+        return c
 
     def feed(self, block: np.ndarray) -> None:
         n = len(block)
         if n == 0:
             return
-        peak = np.abs(block).max(axis=0)
-        ms = np.einsum("ij,ij->j", block, block) / n
-        self.block_peak, self.block_rms = peak, np.sqrt(ms)
-        a = math.exp(-n / (self.rate * RMS_TIME))
-        self._ms = a * self._ms + (1 - a) * ms
-        fallen = self._peak_db - PEAK_FALL * n / self.rate
-        self._peak_db = np.maximum(fallen, [dbfs(float(p)) for p in peak])
+        keep, gain, fall = self._for(n)
+        self.block_peak = np.abs(block).max(axis=0)
+        self.block_ms = np.square(block).sum(axis=0)
+        self._ms = keep * self._ms + gain * self.block_ms
+        self._peak = np.maximum(self.block_peak, fall * self._peak)
 
     @property
     def peak_dbfs(self) -> list[float]:
-        return [round(float(p), 2) for p in self._peak_db]
+        return [round(dbfs(float(p)), 2) for p in self._peak]
 
     @property
     def rms_dbfs(self) -> list[float]:

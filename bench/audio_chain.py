@@ -1,0 +1,145 @@
+"""Benchmark of the audio chain: real-time factor, fixed cost per period, start-up and memory.
+
+    .venv/bin/python bench/audio_chain.py [--seconds S]
+
+The full chain per period: decode the capture's S32_LE bytes → DC block and
+tape EQ (Type II, the costlier path) → meters → analysis tap → volume and
+mute → output router → encode to S16_LE bytes for the DAC. Figures are for
+one core of this machine; goals (issue 4): ≥ 200× real time at 1024 frames,
+≤ 50 µs fixed cost per period, ready ≤ 0.5 s after the interpreter starts,
+RSS ≤ 80 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+RATE = 48000
+SIZES = (64, 128, 256, 512, 1024, 2048)
+
+
+class _Capture:
+    rate, channels, period, overruns = RATE, 2, 1024, 0
+
+    def start(self, cb: object) -> None:
+        self.cb = cb
+
+    def stop(self) -> None: ...
+
+
+class _DacBytes:
+    """What AlsaPlayback.write does on the loop's thread: encode and hand over."""
+
+    rate, channels, period, underruns = RATE, 2, 1024, 0
+
+    def __init__(self) -> None:
+        from capstan.board.alsa import encode
+
+        self.encode, self.last = encode, b""
+
+    def write(self, block: np.ndarray) -> None:
+        self.last = self.encode(block, "S16_LE")
+
+    def close(self) -> None: ...
+
+
+def time_per_period(frames: int, seconds: float) -> float:
+    from capstan.audio.chain import AudioChain
+    from capstan.board.alsa import decode, encode
+    from capstan.sim.clock import SimulatedTimeLoop
+
+    loop = SimulatedTimeLoop()
+    capture = _Capture()
+    chain = AudioChain(capture, _DacBytes(), loop, volume=0.7, gated=False)
+    chain.set_tape_type("II")
+    chain.start()
+    t = np.arange(frames * 64) / RATE
+    tone = (0.25 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    raws = [encode(np.stack([tone[i:i + frames]] * 2, axis=1), "S32_LE")
+            for i in range(0, len(tone), frames)]
+    on_block = capture.cb
+    n = max(50, int(seconds * 1e6 / (20 + frames * 0.1)))
+    for raw in raws:  # warm up: plans cached, ramps settled
+        on_block(decode(raw, "S32_LE", 2))
+    start = time.perf_counter()
+    for i in range(n):
+        on_block(decode(raws[i % len(raws)], "S32_LE", 2))
+    elapsed = (time.perf_counter() - start) / n
+    loop.close()
+    return elapsed
+
+
+STARTUP = r"""
+import time
+t0 = time.perf_counter()
+import resource, sys, tempfile
+from pathlib import Path
+from capstan.sim.session import SimSession
+s = SimSession(Path(tempfile.mkdtemp()) / "bench", record_pins=False)
+s.make_cassette("C60", "II")
+s.start()
+ready = time.perf_counter() - t0
+print(f"ready {ready:.4f}", flush=True)
+s.press("play")
+s.run_for(20.0)
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"rss {rss:.1f}")
+print(f"scipy {'scipy' in sys.modules}")
+s.close()
+"""
+
+
+def startup() -> dict[str, float | str]:
+    spawn = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", STARTUP], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert proc.stdout is not None
+    out: dict[str, float | str] = {}
+    for line in proc.stdout:
+        key, value = line.split()
+        if key == "ready":
+            out["ready_from_spawn"] = time.perf_counter() - spawn
+        out[key] = value if key == "scipy" else float(value)
+    proc.wait()
+    bare = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    out["bare_interpreter"] = time.perf_counter() - bare
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.0, help="timing per block size")
+    args = parser.parse_args()
+    asyncio.set_event_loop_policy(None)
+    print("audio chain, 48 kHz stereo, S32_LE in → S16_LE out, one core")
+    times = {}
+    for frames in SIZES:
+        times[frames] = time_per_period(frames, args.seconds)
+    print(f"{'frames':>7} {'µs/period':>10} {'× real time':>12} {'core % at 48 kHz':>17}")
+    for frames, t in times.items():
+        rtf = frames / RATE / t
+        print(f"{frames:>7} {t * 1e6:>10.1f} {rtf:>12.0f} {100 / rtf:>16.2f}%")
+    x = np.array(list(times), float)
+    y = np.array(list(times.values())) * 1e6
+    slope, fixed = np.polyfit(x, y, 1)
+    print(f"fixed cost per period {fixed:.1f} µs (+ {slope * 1000:.1f} µs per 1000 frames; "
+          f"least squares over {', '.join(map(str, SIZES))} frames)")
+    s = startup()
+    print(f"start-up to ready on the simulated board: {s['ready']:.3f} s after the first line "
+          f"of the interpreter ({s['ready_from_spawn']:.3f} s from spawn; a bare interpreter "
+          f"takes {s['bare_interpreter']:.3f} s)")
+    print(f"resident memory after 20 s of simulated play: {s['rss']:.1f} MB")
+    print(f"scipy imported: {s['scipy']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
