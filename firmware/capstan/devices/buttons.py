@@ -7,8 +7,8 @@ Each button reports, from its debounced level (devices/debounce.py):
     repeat   every REPEAT_EVERY after REPEAT_DELAY while held (volume buttons)
     tap      released before LONG_PRESS
     release  released (always paired with exactly one press)
-    chord    went down while its chord partner was held (REC+PLAY); the pair's own
-             long/tap/repeat are then suppressed until both are up
+    chord    went down while its chord partner was held (REC+PLAY): reported instead
+             of its own press (and release); the pair's long/tap/repeat are suppressed
     stuck    held for more than STUCK_AFTER: ignored until released, and logged
 
 A button found held at start-up (levels are re-read then) is treated as stuck:
@@ -110,9 +110,9 @@ class Buttons:
         for pair, chord in CHORDS.items():
             if name in pair:
                 (partner,) = pair - {name}
-                if self.is_held(partner):
+                if self.is_held(partner):  # the chord instead of this button's own press
                     h.in_chord = self.held[partner].in_chord = True
-                    self._emit(name, "press", t)
+                    h.pressed = False
                     self._emit(chord, "chord", t)
                     return
         self._emit(name, "press", t)
@@ -127,12 +127,10 @@ class Buttons:
         h.cancel()
         if h.stuck:
             log.info("button %s released after being stuck: in use again", name)
-            if h.pressed:
-                self._emit(name, "release", t)
-            return
-        if not h.in_chord and t - h.since < self.long_press:
+        elif not h.in_chord and t - h.since < self.long_press:
             self._emit(name, "tap", t)
-        self._emit(name, "release", t)
+        if h.pressed:
+            self._emit(name, "release", t)
 
     def _long(self, name: str, h: _Held) -> None:
         if self.held.get(name) is h and not h.in_chord and not h.stuck:
