@@ -30,10 +30,3 @@ class TapeEqChanged(Event):
     tape_type: str  # "I" | "II" | "IV"
     time_constant_us: int
 
-
-@dataclass(frozen=True)
-class TapeTypeDetected(Event):
-    """What the transport publishes when the notch switches tell the tape type."""
-
-    type: ClassVar[str] = "tape_type"
-    tape_type: str
