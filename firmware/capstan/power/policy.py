@@ -194,7 +194,8 @@ class BatteryPolicy:
 
 
 def _blink(now: float, period: float, on: float) -> tuple[float, float]:
-    phase = now % period
-    if phase < on:
-        return 1.0, now - phase + on
-    return 0.0, now - phase + period
+    t = now + 1e-6  # a boundary less than a microsecond away counts as passed: always move on
+    start = math.floor(t / period) * period
+    if t < start + on:
+        return 1.0, start + on
+    return 0.0, start + period
