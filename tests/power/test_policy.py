@@ -146,11 +146,11 @@ def test_with_the_gauge_dead_the_charger_voltage_guards_the_cell() -> None:
 
 
 def test_config_errors_name_the_key() -> None:
-    with pytest.raises(ConfigError, match="power.kick_interval"):
+    with pytest.raises(ConfigError, match=r"power\.kick_interval"):
         PowerConfig(kick_interval=30)
-    with pytest.raises(ConfigError, match="power.watchdog_timeout"):
+    with pytest.raises(ConfigError, match=r"power\.watchdog_timeout"):
         PowerConfig(watchdog_timeout=30)
-    with pytest.raises(ConfigError, match="unknown key power.colour"):
+    with pytest.raises(ConfigError, match=r"unknown key power\.colour"):
         PowerConfig.from_dict({"colour": "red"})
     assert PowerConfig.from_dict({"poll_interval": 1.0}).poll_interval == 1.0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -45,7 +46,7 @@ def test_the_watchdog_is_kicked_at_the_configured_rate(rig_factory) -> None:
     rig.run(main)
     kicks = rig.models.charger.kicks
     assert len(kicks) == svc.kicks == 20
-    gaps = [b - a for a, b in zip(kicks, kicks[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(kicks)]
     assert all(g == pytest.approx(15.0, abs=0.06) for g in gaps)
     assert rig.models.charger.watchdog_expiries == 0
 
@@ -249,3 +250,35 @@ def test_remaining_time_follows_the_mode(rig_factory) -> None:
         await svc.stop()
 
     rig.run(main)
+
+
+def test_the_charge_led_flashes_at_the_warning_level(rig_factory) -> None:
+    rig = rig_factory(percent=14, load=0.3)
+    svc = rig.service()
+    channel = rig.board.leds["charge"].channel
+    seen: list[float] = []
+
+    async def main() -> None:
+        await svc.start()
+        await asyncio.sleep(10)
+        for _ in range(40):
+            await asyncio.sleep(0.05)
+            seen.append(rig.models.leds.duty(channel))
+        await svc.stop()
+
+    rig.run(main)
+    assert rig.whats() == ["warning"]
+    assert 0.0 in seen and 1.0 in seen
+    assert rig.models.leds.duty(channel) == 0.0         # stop() leaves it dark
+
+
+def test_the_player_load_matches_the_typical_currents() -> None:
+    from capstan.power.config import PowerConfig
+    from capstan.sim.chips import player_load
+
+    typical = PowerConfig().typical_current
+    playing = {"motor": 0.5, "record_relay": 0.0}
+    assert player_load(playing) == pytest.approx(typical["wired"], abs=0.01)
+    assert player_load(playing, bluetooth=True) == pytest.approx(typical["bluetooth"], abs=0.01)
+    assert player_load({**playing, "record_relay": 1.0}) == pytest.approx(
+        typical["recording"], abs=0.01)

@@ -9,9 +9,9 @@ from capstan.errors import ConfigError
 
 
 def _typical_current() -> dict[str, float]:
-    # A from the cell: Pi Zero 2 W + DAC + motor playing ~0.35 A; the radio adds ~0.1 A;
-    # recording adds the ADC, the record amplifier and bias (see docs/power.md).
-    return {"wired": 0.35, "bluetooth": 0.45, "recording": 0.50}
+    # A from the cell, as capstan.sim.chips.player_load estimates them (docs/power.md):
+    # the Pi, the converters and the motor at play duty; the radio; the record chain.
+    return {"wired": 0.33, "bluetooth": 0.43, "recording": 0.48}
 
 
 @dataclass(frozen=True)

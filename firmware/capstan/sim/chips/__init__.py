@@ -9,7 +9,7 @@ steps the bus; the charger model steps the battery. The simulator sets
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from capstan.board.description import BoardDescription
@@ -20,7 +20,24 @@ from capstan.sim.chips.pca9685 import PCA9685Model
 from capstan.sim.i2c import SimI2CBus
 
 __all__ = ["BQ25895Model", "MAX17048Model", "PCA9685Model", "PowerModels", "SimBattery",
-           "attach_power_models"]
+           "attach_power_models", "player_load"]
+
+# Amperes from the cell (through a ~90 % efficient 5 V boost); estimates for the reference
+# build, see docs/power.md. capstan.power.config's typical currents agree with them.
+IDLE_CURRENT = 0.20        # Pi Zero 2 W, DAC, ADC, LEDs
+MOTOR_CURRENT = 0.26       # at duty 1.0 (playing at duty 0.5: 0.13 A)
+RECORD_CURRENT = 0.15      # record amplifier, bias oscillator, capture and DSP
+RADIO_CURRENT = 0.10       # Bluetooth A2DP streaming
+
+
+def player_load(outputs: Mapping[str, float], bluetooth: bool = False) -> float:
+    """The current the player draws, from its output pins (as SimDeck.outputs holds them)."""
+    load = IDLE_CURRENT + MOTOR_CURRENT * float(outputs.get("motor", 0.0))
+    if outputs.get("record_relay"):
+        load += RECORD_CURRENT
+    if bluetooth:
+        load += RADIO_CURRENT
+    return load
 
 
 @dataclass
