@@ -23,6 +23,7 @@ RESET_ON_WATCHDOG = (0x00, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x09)
 READ_ONLY = range(0x0B, 0x14)
 WATCHDOG_TIMES = (None, 40.0, 80.0, 160.0)
 ADC_PERIOD = 1.0            # s per conversion
+PHYSICS_PERIOD = 0.1        # s between updates of the charge and the cell (the deck ticks faster)
 SHIP_MODE_DELAY = 12.0      # s (10..15 s in the datasheet)
 PRECHARGE_BELOW = 3.0       # V (BATLOWV)
 EFFICIENCY = 0.9
@@ -51,6 +52,7 @@ class BQ25895Model(RegisterModel):
         self._done = False
         self._phase = "not_charging"
         self._ichg = 0.0
+        self._pending = 0.0
         self.registers = dict(POR)
         self._update_status()
         self._convert()
@@ -123,6 +125,10 @@ class BQ25895Model(RegisterModel):
     def step(self, dt: float) -> None:
         self.time += dt
         self._run_watchdog(dt)
+        self._pending += dt
+        if self._pending < PHYSICS_PERIOD - 1e-9:
+            return
+        dt, self._pending = self._pending, 0.0
         self._run_ship_mode(dt)
         self._charge()
         self.battery.step(dt)
