@@ -9,9 +9,10 @@ VENV="$CAPSTAN_ROOT/.venv"
 # The Debian packages the firmware and its tests use (see docs/development.md).
 #  - libasound2-dev, gcc, python3-dev: build pyalsaaudio against the real alsa-lib
 #  - libdbus-1-dev, libglib2.0-dev, pkg-config: build dbus-python, which python-dbusmock needs
+#  - libsndfile1: FLAC for soundfile where no wheel bundles it (32-bit ARM)
 #  - dbus, bluez-alsa-utils, libasound2-plugin-bluez: private D-Bus + real BlueALSA in tests
 #  - minisign: cross-checks update signatures; mtools, dosfstools, fdisk, e2fsprogs, xz-utils: SD images
-CAPSTAN_DEBS_BASE=(python3 python3-venv python3-dev gcc libc6-dev pkg-config libasound2-dev libasound2-plugins libdbus-1-dev libglib2.0-dev)
+CAPSTAN_DEBS_BASE=(python3 python3-venv python3-dev gcc libc6-dev pkg-config libasound2-dev libasound2-plugins libdbus-1-dev libglib2.0-dev libsndfile1)
 CAPSTAN_DEBS_TEST=(dbus bluez-alsa-utils libasound2-plugin-bluez minisign mtools dosfstools fdisk e2fsprogs xz-utils)
 
 as_root() {

@@ -1,0 +1,1 @@
+"""The simulated deck: mechanism physics, virtual cassettes, chip models, faults, simulated time."""
