@@ -10,8 +10,14 @@ import pytest
 from dbus_fast import BusType
 from dbus_fast.aio import MessageBus
 
-from .daemons import Daemon, start_bluealsa, start_bluez_mock, start_bus, stop_process
-from .mock import BluezMock
+from capstan.sim.bluez.daemons import (
+    Daemon,
+    start_bluealsa,
+    start_bluez_mock,
+    start_bus,
+    stop_process,
+)
+from capstan.sim.bluez.mock import BluezMock
 
 
 @pytest.fixture

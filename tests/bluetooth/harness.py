@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+
+from dbus_fast import BusType
+from dbus_fast.aio import MessageBus
 
 from capstan.bluetooth.reconnect import Backoff
 from capstan.bluetooth.service import BluetoothConfig, HeadphonesService
 from capstan.events import EventBus
-from dbus_fast import BusType
-from dbus_fast.aio import MessageBus
-
-from .mock import BluezMock
+from capstan.sim.bluez.mock import BluezMock
 
 QUICK = BluetoothConfig(dwell=0.2, backoff=Backoff(first=0.05, ceiling=0.2))
 
@@ -46,10 +48,20 @@ class Rig:
         return [e for e in self.events if e.get("what") == what]
 
 
+async def until(condition: Callable[[], bool], what: str, limit: float = 15.0) -> None:
+    """Let the loop run until CONDITION holds; fail the test if it never does.
+
+    The limit only turns a hang into a failure; nothing is asserted about time.
+    """
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.01)
+
+
 @asynccontextmanager
 async def rig(known: list[str] = (), config: BluetoothConfig = QUICK) -> AsyncIterator[Rig]:
-    import asyncio
-
     loop = asyncio.get_running_loop()
     bus = EventBus(loop.time)
     events: list[dict] = []

@@ -13,10 +13,11 @@ import threading
 
 import numpy as np
 import pytest
-from capstan.bluetooth.playback import BlueAlsaPlayback
 
-from .harness import rig
-from .mock import a2dp_stream, until
+from capstan.bluetooth.playback import BlueAlsaPlayback
+from capstan.sim.bluez.mock import a2dp_stream
+
+from .harness import rig, until
 from .sbc import decode_sbc, sbc_payload
 
 pytestmark = pytest.mark.integration

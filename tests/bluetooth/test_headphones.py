@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from capstan.bluetooth import defs
 from dbus_fast import Variant
 
-from .harness import QUICK, rig
-from .mock import PHONE_CLASS, until
+from capstan.bluetooth import defs
+from capstan.sim.bluez.mock import PHONE_CLASS
+
+from .harness import QUICK, rig, until
 
 pytestmark = pytest.mark.integration
 

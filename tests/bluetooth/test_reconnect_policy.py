@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from capstan.bluetooth import reconnect as r
 from hypothesis import given
 from hypothesis import strategies as st
+
+from capstan.bluetooth import reconnect as r
 
 A, B = "AA:00:00:00:00:01", "AA:00:00:00:00:02"
 

@@ -6,10 +6,11 @@ import asyncio
 import random
 
 import pytest
-from capstan.bluetooth import defs
 
-from .harness import rig
-from .mock import PHONE_CLASS, until
+from capstan.bluetooth import defs
+from capstan.sim.bluez.mock import PHONE_CLASS
+
+from .harness import rig, until
 
 pytestmark = pytest.mark.integration
 

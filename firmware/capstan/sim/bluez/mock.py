@@ -1,4 +1,4 @@
-"""Driving the BlueZ mock from a test, asynchronously on the test's own loop.
+"""Driving the BlueZ mock (template.py) from the simulator or a test, asynchronously.
 
 The calls are async on purpose: RemotePair/RemoteConnect make the mock call the
 firmware's agent, which answers on the same loop.
@@ -6,15 +6,13 @@ firmware's agent, which answers on the same loop.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
 from typing import Any
+
+from dbus_fast import Variant
+from dbus_fast.aio import MessageBus
 
 from capstan.bluetooth import defs
 from capstan.bluetooth.bluez import call
-from dbus_fast import Variant
-from dbus_fast.aio import MessageBus
 
 HCI = "hci0"
 ADAPTER = f"/org/bluez/{HCI}"
@@ -64,18 +62,6 @@ class BluezMock:
         (props,) = await call(self.bus, defs.BLUEZ, ADAPTER, defs.PROPERTIES, "GetAll", "s",
                               [defs.ADAPTER])
         return {k: v.value for k, v in props.items()}
-
-
-async def until(condition: Callable[[], bool], what: str, limit: float = 15.0) -> None:
-    """Let the loop run until CONDITION holds; fail the test if it never does.
-
-    The limit only turns a hang into a failure; nothing is asserted about time.
-    """
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.01)
 
 
 async def a2dp_stream(mock: BluezMock, address: str) -> int:

@@ -1,7 +1,9 @@
-"""Real daemons for the Bluetooth tests: a private system bus, the BlueZ mock, BlueALSA.
+"""Real daemons for the simulator and the tests: a private system bus, the BlueZ mock, BlueALSA.
 
-Each is a child process started and stopped by a fixture; the firmware finds
-the bus through DBUS_SYSTEM_BUS_ADDRESS, as it finds the real one on the Pi.
+Each is a child process, started and stopped by the simulator's Bluetooth world
+(sim/bluez/world.py) or by a test fixture; the firmware finds the bus through
+its address (DBUS_SYSTEM_BUS_ADDRESS for BlueALSA's ALSA plugin), as it finds
+the real one on the Pi. The waits here are start-up conditions, never timing.
 """
 
 from __future__ import annotations
@@ -11,9 +13,31 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-TEMPLATE = Path(__file__).with_name("bluez5_template.py")
+from capstan.errors import CapstanError
+
+TEMPLATE = Path(__file__).with_name("template.py")
+
+
+class DaemonMissing(CapstanError):
+    """A program the simulated Bluetooth world needs is not installed."""
+
+
+class DaemonFailed(CapstanError):
+    """A daemon of the simulated Bluetooth world did not come up."""
+
+
+def missing() -> str | None:
+    """What is missing for simulated Bluetooth (dbus-daemon, python-dbusmock), or None."""
+    import importlib.util
+
+    if shutil.which("dbus-daemon") is None:
+        return "dbus-daemon is not installed (Debian package dbus; tools/sim installs it)"
+    if importlib.util.find_spec("dbusmock") is None:
+        return "python-dbusmock is not installed (pip install python-dbusmock; tools/sim does)"
+    return None
 
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -31,14 +55,15 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 """
 
 
-def _wait(condition, what: str, proc: subprocess.Popen, limit: float = 20.0) -> None:
+def _wait(condition: Callable[[], bool], what: str, proc: subprocess.Popen,
+          limit: float = 20.0) -> None:
     """Wait for a daemon to come up (a start-up condition, not a timing assertion)."""
     deadline = time.monotonic() + limit
     while not condition():
         if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode} while starting")
+            raise DaemonFailed(f"{what} exited with {proc.returncode} while starting")
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not come up in {limit} s")
+            raise DaemonFailed(f"{what} did not come up in {limit} s")
         time.sleep(0.02)
 
 
@@ -83,7 +108,7 @@ def start_bus(directory: Path) -> tuple[subprocess.Popen, str]:
     address = proc.stdout.readline().strip()
     if not address:
         stop_process(proc)
-        raise RuntimeError("dbus-daemon did not print its address")
+        raise DaemonFailed("dbus-daemon did not print its address")
     return proc, address
 
 
@@ -98,7 +123,8 @@ def start_bluez_mock(directory: Path, address: str) -> Daemon:
 def start_bluealsa(directory: Path, address: str) -> Daemon:
     binary = shutil.which("bluealsa")
     if binary is None:
-        raise RuntimeError("bluealsa is missing: install bluez-alsa-utils (tools/test does)")
+        raise DaemonMissing("bluealsa is missing: install bluez-alsa-utils (tools/sim and "
+                            "tools/test do)")
     env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": address}
     daemon = Daemon([binary, "-p", "a2dp-source", "-c", "SBC"], env, directory / "bluealsa.log")
     _wait(lambda: has_name(address, "org.bluealsa"), "bluealsa", daemon.proc)
