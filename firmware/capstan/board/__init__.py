@@ -101,7 +101,7 @@ def _open_sim(description: BoardDescription, loop: asyncio.AbstractEventLoop, pe
     from capstan.sim.deck import SimDeck
 
     deck = deck or SimDeck(description, loop, seed=seed)
-    pins = open_gpio(deck.factory, description, loop, edge_time=loop.time)
+    pins = open_gpio(deck.factory, description, loop, edge_time=deck.edge_time)
     # The factory's pull-ups would otherwise override the levels the deck set up.
     deck.resync_inputs()
     return Board(

@@ -54,6 +54,7 @@ class SimDeck:
         self._last_tape_event: str | None = None
         self._t = loop.time()
         self._timer: asyncio.TimerHandle | None = None
+        self._edge_t: float | None = None
         self.on_tick: list[Callable[[float], None]] = []
         self._buttons_down: set[str] = set()
         self._preamp = PreampMismatch(self.rate)
@@ -63,6 +64,10 @@ class SimDeck:
     def start(self) -> None:
         self._t = self.loop.time()
         self._schedule()
+
+    def edge_time(self) -> float:
+        """When the edge being delivered happened (the physics' time, else the loop's)."""
+        return self._edge_t if self._edge_t is not None else self.loop.time()
 
     def stop(self) -> None:
         if self._timer:
@@ -83,9 +88,13 @@ class SimDeck:
         take_edges, sup_edges, event = m.step(t0, t1)
         take_pin = self.factory.gpio(self.board.tachometers["take_up"].pin)
         sup_pin = self.factory.gpio(self.board.tachometers["supply"].pin)
-        for edges, pin in ((take_edges, take_pin), (sup_edges, sup_pin)):
-            for _t, level in edges:
-                pin.drive(level)
+        edges = [(t, level, take_pin) for t, level in take_edges]
+        edges += [(t, level, sup_pin) for t, level in sup_edges]
+        edges.sort(key=lambda e: e[0])
+        for t, level, pin in edges:
+            self._edge_t = t  # the edge is stamped with its own simulated time, even when a
+            pin.drive(level)  # real-time loop runs late and the physics catches up
+        self._edge_t = None
         if event and event != self._last_tape_event:
             self.log({"type": "tape", "what": event, "position": round(self.position, 3)})
         if event == "end" or event == "start" or m.speed != 0:
