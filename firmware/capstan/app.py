@@ -65,10 +65,12 @@ class Player:
     def __init__(self, board: Board, config: dict[str, dict[str, Any]],
                  loop: asyncio.AbstractEventLoop, bus: EventBus | None = None,
                  load_counter: CounterLoad | None = None,
-                 save_counter: CounterSave | None = None) -> None:
-        """`load_counter()`/`save_counter(state)` keep the tape counter over a restart."""
+                 save_counter: CounterSave | None = None, state: Any = None) -> None:
+        """`load_counter()`/`save_counter(state)` keep the tape counter over a restart;
+        `state` (a StateStore) keeps the headphones and the volume per output."""
         from capstan.audio.chain import AudioChain
         from capstan.audio.tape_eq import tape_type_from_notches
+        from capstan.bluetooth.player import Headphones
 
         self.board, self.config, self.loop = board, config, loop
         self.bus = bus or EventBus(loop.time)
@@ -106,6 +108,7 @@ class Player:
         self._saved_at = 0.0
         self._identified: str | None = None
         self._watch: asyncio.TimerHandle | None = None
+        self.headphones = Headphones(self, state)  # the simulator may bind its service first
         self.started = False
 
     @property
@@ -121,6 +124,7 @@ class Player:
         self.switches["cassette_in"].on_edge = self._cassette_edge
         self.panel.start()
         self.audio.start()  # the DAC stays muted until the transport plays
+        await self.headphones.start()  # after the chain: it routes into it
         if self.switches["cassette_in"].is_active:
             self._restore_counter()
             self._cassette_in()
@@ -139,7 +143,10 @@ class Player:
         self.mechanism.off()
         self._save_now()
         self.panel.close()
-        self.audio.stop()  # DAC soft-muted first, then capture stops
+        try:
+            await self.headphones.stop()  # before the chain it routes into
+        finally:
+            self.audio.stop()  # DAC soft-muted first, then capture stops
         for p in self.led_players.values():
             p.close()
         self.started = False
@@ -163,10 +170,16 @@ class Player:
 
     def _gesture(self, g: Gesture) -> None:
         self.bus.publish(ButtonEvent(g.button, g.action))
+        self.headphones.gesture(g.button, g.action)  # PAIR, PAIR+STOP, VOL+/VOL-
         if g.action == "chord":
             self._dispatch(tp.Chord(g.button))
         elif g.action in ("press", "long"):
             self._dispatch(tp.Press(g.button, g.action))
+
+    def pause(self) -> None:
+        """Pause a playing tape (the headphones went away: it does not play on unheard)."""
+        if self.deck.state == tp.State.PLAYING:
+            self._dispatch(tp.Press("play", "press"))
 
     def _switch(self, name: str, active: bool, t: float) -> None:
         if name == "cassette_in":

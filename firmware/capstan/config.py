@@ -3,7 +3,8 @@
     [player]  board = "pi" | "sim", period = 1024, state_dir = "/var/lib/capstan",
               socket = "" (the control socket; "" = /run/capstan/control.sock on the Pi)
     [audio]   volume = 0.7
-    [transport] auto_rewind = false
+    [transport] auto_rewind = false, pause_on_headphones_lost = true
+    [bluetooth] enabled = true (headphones; the Pi's system bus)
 
 Unknown keys are errors that name the key.
 """
@@ -22,6 +23,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                "board_file": "", "socket": ""},
     "audio": {"volume": 0.7},
     "transport": {"auto_rewind": False, "pause_on_headphones_lost": True},
+    "bluetooth": {"enabled": True},
 }
 
 

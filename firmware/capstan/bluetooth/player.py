@@ -1,0 +1,201 @@
+"""The headphones on the player: PAIR and the forget combination, the BT LED, routing, volume.
+
+``Player.headphones`` is a :class:`Headphones`. It is always there (VOL+/VOL-
+act on the jack without Bluetooth too); its :class:`HeadphonesService` is there
+when Bluetooth is: on the Pi on the system bus, in the simulator on a private
+bus with the BlueZ mock (sim/bluez/world.py binds it before the player starts).
+
+Started after the audio chain, stopped before it. Buttons (docs/bluetooth.md):
+
+    PAIR held 2 s           the pairing window opens (BT LED blinks fast)
+    PAIR + STOP held 5 s    every remembered headphone is forgotten
+    VOL+ / VOL-             the active output's volume (press and repeat)
+
+The BT LED: off; blinking fast while the window is open; steady while connected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from capstan.bluetooth.outputs import HeadphoneOutput, OutputVolumes, StreamOpener
+from capstan.devices import leds as lp
+from capstan.events import Event, Notice
+
+log = logging.getLogger(__name__)
+
+PAIR_HOLD = 2.0  # s PAIR is held to open the pairing window
+FORGET_HOLD = 5.0  # s PAIR and STOP are held together to forget every headphone
+PAIRING_BLINK = lp.blink(0.25)  # fast: "put your headphones in pairing mode"
+VOLUME_STEP = {"vol_up": +1, "vol_down": -1}
+
+
+class Headphones:
+    """The player's side of Bluetooth headphones (see the module's docstring)."""
+
+    def __init__(self, player: Any, state: Any = None, service: Any = None,
+                 open_stream: StreamOpener | None = None, in_thread: bool = True) -> None:
+        """`state`: a StateStore (load/save); `service`: a HeadphonesService, or None to make
+        one on the Pi's system bus at start; `open_stream(address)`: the headphones' stream."""
+        self.player, self.loop = player, player.loop
+        self.service = service
+        self.state = state
+        levels = state.load("volumes", {}) if state is not None else {}
+        self.volumes = OutputVolumes(player.audio, dict(levels if isinstance(levels, dict) else {}),
+                                     self._save_volumes)
+        self.output = HeadphoneOutput(player.audio, open_stream or self._bluealsa_stream,
+                                      self.volumes, player.pause, self.loop, in_thread)
+        self.unavailable: str | None = None  # why there is no Bluetooth, if there is none
+        self._said = False
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # life ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._unsubscribe = self.player.bus.subscribe(self._on_event, "bluetooth",
+                                                      "pairing_window")
+        if self.service is None and self.unavailable is None:
+            self.service = self._system_service()
+        if self.service is None:
+            self._say_unavailable(self.unavailable or "Bluetooth is off in the configuration")
+            return
+        self.service.route.subscribe(self.output)
+        self.volumes.headphones = self.service
+        try:
+            await self.service.start()
+        except Exception as exc:  # no bluetoothd, no adapter: the tape plays on the jack
+            self.service, self.volumes.headphones = None, None
+            self._say_unavailable(f"Bluetooth could not start: {exc}")
+            return
+        self._show_led()
+
+    async def stop(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        try:
+            self.output.close()  # the jack's own volume back before the daemon saves it
+            if self.service is not None:
+                await self.service.stop()
+        finally:
+            self.player.led_players["bt"].play(lp.OFF)
+
+    # buttons ----------------------------------------------------------------------------
+    def gesture(self, button: str, action: str) -> None:
+        """Every gesture of the panel's buttons (Player._gesture forwards them)."""
+        if button in VOLUME_STEP and action in ("press", "repeat"):
+            self.volumes.step(VOLUME_STEP[button])
+        elif button in ("pair", "stop", "pair+stop") and action in ("press", "chord"):
+            if button == "pair":
+                self._after("pair", PAIR_HOLD, ("pair",), self.open_pairing_window)
+            self._after("forget", FORGET_HOLD, ("pair", "stop"), self.forget_all)
+
+    def _after(self, name: str, hold: float, buttons: tuple[str, ...],
+               action: Callable[[], None]) -> None:
+        """Run ACTION if every one of BUTTONS is still held (the same press) HOLD s after all
+        went down."""
+        panel = self.player.panel
+        if not all(panel.is_held(b) for b in buttons):
+            return
+        since = {b: panel.held[b].since for b in buttons}
+        old = self._timers.pop(name, None)
+        if old is not None:
+            old.cancel()
+
+        def fire() -> None:
+            self._timers.pop(name, None)
+            if all(panel.is_held(b) and panel.held[b].since == t for b, t in since.items()):
+                action()
+
+        self._timers[name] = self.loop.call_at(max(since.values()) + hold, fire)
+
+    def open_pairing_window(self) -> None:
+        if self.service is None:
+            self._say_unavailable(self.unavailable or "no Bluetooth")
+            return
+        self.service.open_pairing_window()
+        self._show_led()
+
+    def forget_all(self) -> None:
+        if self.service is not None:
+            self.service.forget_all()
+            self.player.bus.publish(Notice("bluetooth", "every headphone was forgotten"))
+
+    # what the user sees ------------------------------------------------------------------
+    def _on_event(self, t: float, event: Event) -> None:
+        self._show_led()
+
+    def _show_led(self) -> None:
+        s = self.service
+        if s is None:
+            pattern = lp.OFF
+        elif s.pairing.is_open:
+            pattern = PAIRING_BLINK
+        elif s.link.connected:
+            pattern = lp.ON
+        else:
+            pattern = lp.OFF
+        self.player.led_players["bt"].play(pattern)
+
+    def status(self) -> dict[str, Any]:
+        base = self.service.status() if self.service is not None else {
+            "pairing": False, "connected": None, "known": [], "output": None, "battery": {}}
+        return {**base, "available": self.service is not None, "why_not": self.unavailable,
+                "active_output": self.player.audio.outputs.active,
+                "volume": self.volumes.level(), "volumes": dict(self.volumes.memory)}
+
+    def _say_unavailable(self, why: str) -> None:
+        """Say once why there are no headphones; later PAIR holds only log it."""
+        first = self.unavailable is None or not self._said
+        self.unavailable, self._said = why, True
+        if first:
+            log.warning("headphones: %s", why)
+            self.player.bus.publish(Notice("bluetooth", f"no Bluetooth headphones: {why}"))
+        else:
+            log.info("headphones: %s", why)
+
+    # the Pi ------------------------------------------------------------------------------------
+    def _system_service(self) -> Any:
+        config = self.player.config
+        if not config.get("bluetooth", {}).get("enabled", True):
+            self.unavailable = "Bluetooth is off in the configuration ([bluetooth] enabled)"
+            return None
+        if self.player.board.kind != "pi":
+            self.unavailable = ("the simulated board has no Bluetooth here (capstan sim with "
+                                "[[headphones]] runs it against the BlueZ mock)")
+            return None
+        from capstan.bluetooth.service import BluetoothConfig, HeadphonesService
+
+        if self.state is None:
+            from capstan.state import StateStore
+
+            self.state = StateStore(Path(config["player"]["state_dir"]), self.player.bus,
+                                    self.loop)
+        pause = bool(config["transport"]["pause_on_headphones_lost"])
+        return HeadphonesService(self.player.bus, self._load_known, self._save_known,
+                                 BluetoothConfig(pause_on_loss=pause))
+
+    def _bluealsa_stream(self, address: str) -> Any:
+        from capstan.bluetooth.playback import BlueAlsaPlayback
+
+        audio = self.player.audio
+        return BlueAlsaPlayback(address, rate=audio.rate, channels=audio.capture.channels,
+                                period=self.player.config["player"]["period"])
+
+    def _load_known(self) -> list[str]:
+        known = self.state.load("headphones", []) if self.state is not None else []
+        return [a for a in known if isinstance(a, str)] if isinstance(known, list) else []
+
+    def _save_known(self, addresses: Any) -> None:
+        if self.state is not None:
+            self.state.save("headphones", list(addresses))
+
+    def _save_volumes(self, levels: dict[str, float]) -> None:
+        if self.state is not None:
+            self.state.save("volumes", levels)
