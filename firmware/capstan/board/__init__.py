@@ -95,9 +95,16 @@ def open_gpio(factory: Any, description: BoardDescription, loop: asyncio.Abstrac
     }
 
 
+def _leds(driver_class: Any, bus: I2CBus, d: BoardDescription) -> dict[str, PwmOut]:
+    """The LEDs as PWM outputs of the LED driver chip, on the Pi and in the simulator."""
+    driver = driver_class(bus, d.i2c[d.led_driver].address)
+    return {role: driver.channel(led.channel) for role, led in d.leds.items()}
+
+
 def _open_sim(description: BoardDescription, loop: asyncio.AbstractEventLoop, period: int,
               jack_wav: Path | None, deck: Any, seed: int) -> Board:
-    from capstan.board.simulated import SimCapture, SimLed, SimPlayback
+    from capstan.board.simulated import SimCapture, SimPlayback
+    from capstan.chips.pca9685 import LedDriver
     from capstan.sim.deck import SimDeck
 
     deck = deck or SimDeck(description, loop, seed=seed)
@@ -105,7 +112,7 @@ def _open_sim(description: BoardDescription, loop: asyncio.AbstractEventLoop, pe
     # The factory's pull-ups would otherwise override the levels the deck set up.
     deck.resync_inputs()
     return Board(
-        kind="sim", description=description, leds={r: SimLed(deck, r) for r in description.leds},
+        kind="sim", description=description, leds=_leds(LedDriver, deck.i2c, description),
         i2c=deck.i2c, capture=SimCapture(deck, loop, period),
         playback=SimPlayback(deck, loop, period, jack_wav), deck=deck, **pins,
     )

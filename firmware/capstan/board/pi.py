@@ -41,7 +41,7 @@ def open_pi_board(description: BoardDescription, loop: asyncio.AbstractEventLoop
                   period: int) -> Any:
     from smbus2 import SMBus
 
-    from capstan.board import Board, open_gpio
+    from capstan.board import Board, _leds, open_gpio
     from capstan.board.alsa import AlsaCapture, AlsaPlayback
     from capstan.chips.pca9685 import LedDriver
 
@@ -52,8 +52,7 @@ def open_pi_board(description: BoardDescription, loop: asyncio.AbstractEventLoop
     except OSError as exc:
         raise BoardError(f"cannot open I2C bus {d.i2c_bus} ({exc}): is dtparam=i2c_arm=on "
                          "in /boot/firmware/config.txt?") from exc
-    driver = LedDriver(bus, d.i2c[d.led_driver].address)
-    leds = {role: driver.channel(led.channel) for role, led in d.leds.items()}
+    leds = _leds(LedDriver, bus, d)
     a = d.alsa
     capture = AlsaCapture(a.capture, loop, a.rate, a.channels, a.capture_format, period)
     playback = AlsaPlayback(a.playback, a.rate, a.channels, a.playback_format, period)

@@ -93,23 +93,3 @@ class SimPlayback:
     def close(self) -> None:
         if self._writer:
             self._writer.close()
-
-
-class SimLed:
-    """A LED channel as the deck sees it (stands in until the LED driver chip is modelled)."""
-
-    def __init__(self, deck: SimDeck, role: str) -> None:
-        self._deck, self._role, self._value = deck, role, 0.0
-
-    def write(self, duty: float) -> None:
-        duty = min(1.0, max(0.0, float(duty)))
-        if duty != self._value:
-            self._value = duty
-            self._deck.led_changed(self._role, duty)
-
-    @property
-    def value(self) -> float:
-        return self._value
-
-    def close(self) -> None:
-        self.write(0.0)

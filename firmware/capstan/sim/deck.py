@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from capstan.audio.tape_eq import PreampMismatch
 from capstan.board.description import BoardDescription
 from capstan.sim.cassette import Cassette
+from capstan.sim.chips import attach_power_models, player_load
 from capstan.sim.i2c import SimI2CBus
 from capstan.sim.mechanism import TapeMotion
 from capstan.sim.pins import SimFactory
@@ -56,6 +58,9 @@ class SimDeck:
         self._timer: asyncio.TimerHandle | None = None
         self._edge_t: float | None = None
         self.on_tick: list[Callable[[float], None]] = []
+        # the fuel gauge, the charger and the LED driver, modelled at register level
+        self.power = attach_power_models(self.i2c, board, on_led=self.led_changed)
+        self.bluetooth_streaming = False
         self._buttons_down: set[str] = set()
         self._preamp = PreampMismatch(self.rate)
         self.resync_inputs()
@@ -99,6 +104,7 @@ class SimDeck:
             self.log({"type": "tape", "what": event, "position": round(self.position, 3)})
         if event == "end" or event == "start" or m.speed != 0:
             self._last_tape_event = event
+        self.power.battery.load_current = player_load(self.outputs, self.bluetooth_streaming)
         self.i2c.step(t1 - t0)
         for hook in self.on_tick:
             hook(t1)
@@ -174,6 +180,11 @@ class SimDeck:
         for role, on in closed.items():
             p = self.board.switches[role]
             self.factory.gpio(p.pin).drive(on != p.active_low)
+
+    def set_battery(self, percent: float, charger: bool) -> None:
+        """The cell's state of charge and whether the charger has input power."""
+        self.power.battery.percent = percent
+        self.power.charger.plugged = charger
 
     # faults --------------------------------------------------------------
     def fault(self, name: str) -> None:

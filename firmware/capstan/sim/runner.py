@@ -19,6 +19,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, seed: int = 0) -> dict[str, 
             spec = dict(scenario.cassette)
             spec["tape_type"] = spec.pop("type")
             session.make_cassette(**spec)
+        session.deck.set_battery(scenario.battery["percent"], scenario.battery["charger"])
         if scenario.line_in:
             session.set_line_in(scenario.line_in["file"], scenario.line_in["at"])
         for step in scenario.steps:
