@@ -14,7 +14,10 @@ REPORT_VERSION = 1
 
 def run_scenario(scenario: Scenario, out_dir: Path, seed: int = 0) -> dict[str, Any]:
     session = SimSession(out_dir, seed=seed)
+    outputs = {"jack": str(out_dir / "jack.wav")}
     try:
+        if scenario.headphones and (wav := session.add_headphones(scenario.headphones)):
+            outputs["bluetooth"] = str(wav)
         if scenario.cassette:
             spec = dict(scenario.cassette)
             spec["tape_type"] = spec.pop("type")
@@ -35,7 +38,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, seed: int = 0) -> dict[str, 
         "until": scenario.until,
         "events": session.events,
         "final": final,
-        "outputs": {"jack": str(out_dir / "jack.wav")},
+        "outputs": outputs,
         "cassette": str(session.cassette.directory) if session.cassette else None,
     }
     return report

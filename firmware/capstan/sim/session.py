@@ -41,6 +41,8 @@ class SimSession:
                                        jack_wav=self.out_dir / "jack.wav", deck=self.deck)
         self.player = Player(self.board, self.config, self.loop)
         self.player.bus.subscribe(lambda t, e: self.log(e.to_dict()))
+        self.bluetooth: Any = None  # a sim.bluez.world.BluetoothWorld with add_headphones()
+        self.seed = seed
         self._started = False
 
     def log(self, event: dict[str, Any]) -> None:
@@ -70,6 +72,15 @@ class SimSession:
         if insert:
             self.deck.insert(c)
         return c
+
+    def add_headphones(self, headphones: list[dict[str, Any]]) -> Path | None:
+        """Scenario [[headphones]]: the firmware's Bluetooth against the BlueZ mock (sim/bluez).
+
+        Returns the Bluetooth WAV, or None when the tools are missing (the player says so)."""
+        from capstan.sim.bluez.world import attach
+
+        self.bluetooth = attach(self, headphones, self.seed)
+        return self.bluetooth.wav_path if self.bluetooth else None
 
     def set_line_in(self, wav: Path, at: float = 0.0) -> None:
         self.deck.set_line_in(read_wav(Path(wav), self.deck.rate), at)
@@ -118,8 +129,12 @@ class SimSession:
 
     # the end -------------------------------------------------------------------
     def close(self) -> None:
-        if self._started:
-            self.loop.run_until_complete(self.player.stop())
+        try:
+            if self._started:
+                self.loop.run_until_complete(self.player.stop())
+        finally:
+            if self.bluetooth is not None:
+                self.bluetooth.close()  # after the player: its service still used the bus
         self.board.close()
         self.deck.close()
         self.loop.close()

@@ -7,6 +7,8 @@ Changes against python-dbusmock 0.38.1 (each marked "Capstan:" below):
 - ``Connect``/``Disconnect`` and the ``ConnectDevice``/``DisconnectDevice`` helpers
   keep the ``Connected`` property and the mock's own flag in step (upstream
   updates one or the other, so GetManagedObjects disagreed with the signals).
+- ``StartDiscovery``/``StopDiscovery`` work before any ``SetDiscoveryFilter``
+  (upstream raised KeyError: discovery never started).
 - ``Pair`` keeps the UUIDs the device advertised (upstream swaps in a phone's).
 - ``SetReachable``: a headphone that is switched off or out of range; Connect
   and Pair then fail like a page timeout.
@@ -158,7 +160,7 @@ def StartDiscovery(adapter):
     adapter.props[ADAPTER_IFACE]["Discovering"] = True
     # NOTE: discovery filter support is minimal to mock
     # the Discoverable discovery filter
-    if adapter.props[ADAPTER_IFACE]["DiscoveryFilter"] is not None:
+    if adapter.props[ADAPTER_IFACE].get("DiscoveryFilter") is not None:  # Capstan: no filter set yet
         adapter.props[ADAPTER_IFACE]["Discoverable"] = True
     adapter.EmitSignal(
         dbus.PROPERTIES_IFACE,
@@ -180,7 +182,7 @@ def StopDiscovery(adapter):
     adapter.props[ADAPTER_IFACE]["Discovering"] = False
     # NOTE: discovery filter support is minimal to mock
     # the Discoverable discovery filter
-    if adapter.props[ADAPTER_IFACE]["DiscoveryFilter"] is not None:
+    if adapter.props[ADAPTER_IFACE].get("DiscoveryFilter") is not None:  # Capstan: no filter set yet
         adapter.props[ADAPTER_IFACE]["Discoverable"] = False
     adapter.EmitSignal(
         dbus.PROPERTIES_IFACE,
