@@ -129,7 +129,7 @@ class Headphones:
 
     # what the user sees ------------------------------------------------------------------
     def _on_event(self, t: float, event: Event) -> None:
-        self._show_led()
+        self.loop.call_soon(self._show_led)  # the service publishes before it steps its state
 
     def _show_led(self) -> None:
         s = self.service
