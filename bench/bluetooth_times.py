@@ -85,5 +85,37 @@ def main() -> None:
                                                                 for _ in range(runs)])
 
 
+def through_the_daemons(seeds: int = 5) -> list[float]:
+    """PAIR held → headphones selected, in simulated time, through the whole player, the
+    real dbus-daemon, the BlueZ mock and BlueALSA (capstan sim's path)."""
+    import tempfile
+    from pathlib import Path
+
+    from capstan.sim.bluez.world import unavailable
+    from capstan.sim.session import SimSession
+
+    if (why := unavailable()) is not None:
+        print(f"through the daemons: skipped: {why}")
+        return []
+    times = []
+    for seed in range(seeds):
+        with tempfile.TemporaryDirectory() as out:
+            session = SimSession(Path(out), seed=seed, record_pins=False)
+            try:
+                session.add_headphones([{"name": "Cans", "address": "00:1B:66:0A:0B:0C",
+                                         "pairing_at": 0.5}])
+                session.at(1.0, lambda s=session: s.press("pair", hold=2.5))
+                session.run_until(15.0)
+                heard = [e["t"] for e in session.events
+                         if e["type"] == "audio_output" and e["output"] == "bluetooth"]
+            finally:
+                session.close()
+        if heard:
+            times.append(heard[0] - 1.0)
+    summary("PAIR hold -> audio, real daemons and the mock", times)
+    return times
+
+
 if __name__ == "__main__":
     main()
+    through_the_daemons()
