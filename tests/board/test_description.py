@@ -28,7 +28,7 @@ def test_the_reference_build_loads() -> None:
     assert all(9 <= o.pin <= 27 for o in d.outputs.values())
 
 
-def mutate(edit) -> str:  # noqa: ANN001
+def mutate(edit) -> str:
     raw = copy.deepcopy(RAW)
     edit(raw)
     with pytest.raises(BoardError) as exc:

@@ -32,7 +32,7 @@ def rig(request: pytest.FixtureRequest) -> Iterator[tuple[Any, asyncio.AbstractE
     loop.close()
 
 
-def test_an_output_starts_low_and_follows_writes(rig) -> None:  # noqa: ANN001
+def test_an_output_starts_low_and_follows_writes(rig) -> None:
     factory, _ = rig
     out = GpioOutput(factory, 23)
     assert factory.pin(23).state == 0 and out.value is False
@@ -42,7 +42,7 @@ def test_an_output_starts_low_and_follows_writes(rig) -> None:  # noqa: ANN001
     assert factory.pin(23).state == 0
 
 
-def test_pwm_starts_at_zero_clamps_and_ends_at_zero(rig) -> None:  # noqa: ANN001
+def test_pwm_starts_at_zero_clamps_and_ends_at_zero(rig) -> None:
     factory, _ = rig
     pwm = GpioPwm(factory, 12, 20000)
     assert pwm.value == 0.0
@@ -55,7 +55,7 @@ def test_pwm_starts_at_zero_clamps_and_ends_at_zero(rig) -> None:  # noqa: ANN00
     assert pin.state == 0
 
 
-def test_input_edges_arrive_in_the_loop_with_their_levels(rig) -> None:  # noqa: ANN001
+def test_input_edges_arrive_in_the_loop_with_their_levels(rig) -> None:
     factory, loop = rig
     inp = GpioInput(factory, 5, loop, pull="up")
     assert inp.read() is True  # the pull-up holds a released button high

@@ -30,7 +30,7 @@ for = 0.5
 """
 
 
-def parse(text: str, tmp_path: Path):  # noqa: ANN201
+def parse(text: str, tmp_path: Path):
     return parse_scenario(text, tmp_path / "s.toml")
 
 
@@ -58,6 +58,9 @@ def test_a_good_scenario_parses(tmp_path: Path) -> None:
     ("[[step]]\nat = 1\nfault = \"meltdown\"", "step[0].fault"),
     ("[[headphones]]\nname = \"X\"\naddress = \"nope\"", "headphones.address"),
     ("[run\nuntil = 3", "not valid TOML"),
+    ("[[step]]\nat = 1\nheadphones = \"drop\"", "step[0].address"),
+    ("[[step]]\nat = 1\nheadphones = \"sing\"\naddress = \"00:1B:66:0A:0B:0C\"",
+     "step[0].headphones"),
 ])
 def test_a_mistake_is_named(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomli_w
+
 from capstan.board.description import Mechanism
 from capstan.errors import ConfigError
 from capstan.sim import wavfile

@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from capstan.board.description import Mechanism
 from capstan.sim.cassette import Cassette
 

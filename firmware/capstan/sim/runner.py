@@ -59,6 +59,17 @@ def _perform(session: SimSession, step: Step) -> None:
         deck.flip()
     elif step.action == "fault":
         deck.fault(step.value)
+    elif step.action == "headphones":
+        world = session.bluetooth
+        if world is None:
+            session.log({"type": "notice", "what": "no_bluetooth",
+                         "message": f"step headphones = {step.value!r} ignored: no Bluetooth"})
+        elif step.value == "drop":
+            world.drop_link(step.address)
+        elif step.value == "back":
+            world.come_back(step.address)
+        else:
+            world.stranger(step.address)
 
 
 def write_report(report: dict[str, Any], path: Path) -> None:

@@ -16,7 +16,7 @@ from capstan.board.description import BUTTON_ROLES, CASSETTE_LENGTHS
 from capstan.errors import ConfigError
 from capstan.sim.deck import FAULTS
 
-ACTIONS = ("press", "hold", "insert", "eject", "flip", "fault")
+ACTIONS = ("press", "hold", "insert", "eject", "flip", "fault", "headphones")
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Step:
     value: Any = True
     duration: float = 0.0  # `for` of a hold
     bounce: float = 0.0  # seconds of contact bounce on press and release
+    address: str = ""  # the headphones a `headphones` step acts on
 
 
 @dataclass
@@ -94,7 +95,8 @@ SCHEMA: dict[str, dict[str, Callable[[str, Any], Any]]] = {
 STEP_KEYS = {"at": _number(0, 1e6), "press": _choice(*BUTTON_ROLES),
              "hold": _choice(*BUTTON_ROLES), "for": _number(0, 3600), "insert": _bool,
              "eject": _bool, "flip": _bool, "fault": _choice(*FAULTS),
-             "bounce": _number(0, 0.05)}
+             "bounce": _number(0, 0.05), "headphones": _choice("drop", "back", "stranger"),
+             "address": _address}
 
 
 def _table(name: str, raw: Any, files_from: Path) -> dict[str, Any]:
@@ -173,8 +175,10 @@ def _step(i: int, s: Any) -> Step:
         raise ConfigError(f"{where}.for is missing (how long to hold, in seconds)")
     if "for" in values and action != "hold":
         raise ConfigError(f"{where}.for goes with hold")
+    if (action == "headphones") != ("address" in values):
+        raise ConfigError(f"{where}.address goes with headphones (and headphones needs one)")
     return Step(values["at"], action, values[action], values.get("for", 0.0),
-                values.get("bounce", 0.0))
+                values.get("bounce", 0.0), values.get("address", ""))
 
 
 def load_scenario(path: Path | str) -> Scenario:
