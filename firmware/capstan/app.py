@@ -71,6 +71,7 @@ class Player:
         from capstan.audio.chain import AudioChain
         from capstan.audio.tape_eq import tape_type_from_notches
         from capstan.bluetooth.player import Headphones
+        from capstan.intelligence import TapeIntelligence
 
         self.board, self.config, self.loop = board, config, loop
         self.bus = bus or EventBus(loop.time)
@@ -109,6 +110,7 @@ class Player:
         self._identified: str | None = None
         self._watch: asyncio.TimerHandle | None = None
         self.headphones = Headphones(self, state)  # the simulator may bind its service first
+        self.intelligence = TapeIntelligence(self, state)  # docs/tape-intelligence.md
         self.started = False
 
     @property
@@ -132,6 +134,7 @@ class Player:
             self._save({"cassette": False})
             self.bus.publish(TransportChanged(self.deck.state.value))
             self._show_leds()
+        self.intelligence.start()  # after the cassette check: a cassette found in is kept
         self._watch = self.loop.call_later(WATCH_PERIOD, self._watchdog)
         self.started = True
 
@@ -142,6 +145,7 @@ class Player:
         self.record_relay.release()
         self.mechanism.off()
         self._save_now()
+        self.intelligence.stop()  # the take being digitized is finished
         self.panel.close()
         try:
             await self.headphones.stop()  # before the chain it routes into
@@ -167,6 +171,11 @@ class Player:
         down = self.loop.time()
         self.panel._change(button, True, down)
         return self.loop.call_later(seconds, self.panel._change, button, False, down + seconds)
+
+    def command(self, button: str) -> None:
+        """Drive the transport as a press of `button` would, without a button event (the
+        music search winds, stops and plays with this)."""
+        self._dispatch(tp.Press(button, "press"))
 
     def _gesture(self, g: Gesture) -> None:
         self.bus.publish(ButtonEvent(g.button, g.action))
@@ -319,7 +328,8 @@ class Player:
         return {"transport": self.deck.state.value, "counter": round(self.counter, 2),
                 "mode": self.mechanism.mode.value, "length": c.length,
                 "calibrated": c.calibrated,
-                "remaining": None if c.remaining is None else round(c.remaining, 1)}
+                "remaining": None if c.remaining is None else round(c.remaining, 1),
+                "tape": self.intelligence.status()}
 
 
 async def run_player(player: Player, stop: asyncio.Event) -> None:

@@ -5,6 +5,8 @@
     [audio]   volume = 0.7
     [transport] auto_rewind = false, pause_on_headphones_lost = true
     [bluetooth] enabled = true (headphones; the Pi's system bus)
+    [intelligence] digitize = false, digitize_dir = "" (= <state_dir>/tapes),
+              digitize_format = "flac" | "wav", speed_trim = true (docs/tape-intelligence.md)
 
 Unknown keys are errors that name the key.
 """
@@ -24,6 +26,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "audio": {"volume": 0.7},
     "transport": {"auto_rewind": False, "pause_on_headphones_lost": True},
     "bluetooth": {"enabled": True},
+    "intelligence": {"digitize": False, "digitize_dir": "", "digitize_format": "flac",
+                     "speed_trim": True},
 }
 
 

@@ -117,6 +117,13 @@ class TapeMechanism:
             else:
                 self._later(now + s.at, self._do, s)
 
+    def retrim(self, trim: float) -> None:
+        """A new speed trim (a measured speed error, corrected); a tape playing now changes
+        speed at once, ramped, and every later play starts at the trimmed duty."""
+        self.speed_trim = trim
+        if self.mode == Mode.PLAY and self.motor.duty > 0 and self.settled:
+            self._ramp(min(1.0, self.spec.play_duty * (1 + trim)), False, self.profile.ramp_up)
+
     def _later(self, when: float, fn: Callable[..., None], *args: object) -> None:
         assert self.loop is not None
         box: list[asyncio.TimerHandle] = []

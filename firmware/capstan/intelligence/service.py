@@ -1,0 +1,207 @@
+"""The service: hears the analysis tap while the tape plays at speed and hands each block
+to its parts (track marks, fingerprint, meter, digitizer, music search).
+
+Blocks come from the tap after the chain has written them out (`call_soon`), so nothing
+here can delay the sound. Times are the loop's; a block's tape position is the counter's
+reading less the time since the block began (the counter is refreshed every 50 ms).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from capstan.analysis.tracks import TrackDetector
+from capstan.cassettes import CURRENT, CassetteMemory
+from capstan.deck import transport as tp
+from capstan.events import Event
+from capstan.intelligence.digitizing import Digitizer
+from capstan.intelligence.events import TrackEvent
+from capstan.intelligence.meter import LiveMeter
+from capstan.intelligence.recognition import Recognition
+from capstan.intelligence.search import MusicSearch
+
+log = logging.getLogger(__name__)
+
+HEARD_AFTER = 0.3  # s after play settles before the head's sound counts (motor at speed)
+SIDE = "A"  # the firmware cannot tell the sides apart: the side facing the head
+
+
+class MemoryStore:
+    """A StateStore that keeps nothing on disk (the simulator without a state directory)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def load(self, name: str, default: Any) -> Any:
+        return self.data.get(name, default)
+
+    def save(self, name: str, data: Any) -> bool:
+        self.data[name] = data
+        return True
+
+
+class TapeIntelligence:
+    def __init__(self, player: Any, state: Any = None) -> None:
+        self.player, self.loop, self.bus = player, player.loop, player.bus
+        self.config = player.config.get("intelligence", {})
+        self.rate = player.audio.rate
+        self.state = state
+        self.memory: CassetteMemory | None = None
+        self.leader = float(player.board.description.mechanism.leader)
+        self.detector = TrackDetector(self.rate)
+        self.search = MusicSearch(self)
+        self.recognition = Recognition(self)
+        self.meter = LiveMeter(self)
+        self.digitizer = Digitizer(self)
+        self.heard = False  # the last block was heard at speed
+        self._positions: deque[tuple[float, float]] = deque(maxlen=8)
+        self._unsubscribe: list[Any] = []
+
+    # life ------------------------------------------------------------------------
+    def attach(self, state: Any) -> None:
+        """Keep the cassettes in `state` (a StateStore); before start()."""
+        self.state = state
+
+    def start(self) -> None:
+        if self.state is None and self.player.board.kind == "pi":
+            from capstan.state import StateStore
+
+            self.state = StateStore(Path(self.player.config["player"]["state_dir"]),
+                                    self.bus, self.loop)
+        shared = getattr(self.player, "cassettes", None)  # the recording's marks go there too
+        if isinstance(shared, CassetteMemory):
+            self.memory = shared
+        else:
+            store = self.state if self.state is not None else MemoryStore()
+            self.memory = self.player.cassettes = CassetteMemory(store)
+        self._was_empty = self.player.deck.state == tp.State.NO_CASSETTE
+        self.meter.restore_deck_trim()
+        self.digitizer.start()
+        self._unsubscribe = [
+            self.player.audio.tap.subscribe(self._on_block),
+            self.bus.subscribe(self._on_event, "transport", "button", "skip", "safety"),
+        ]
+
+    def stop(self) -> None:
+        for u in self._unsubscribe:
+            u()
+        self._unsubscribe = []
+        self.search.cancel("stopping")
+        self.digitizer.stop()
+
+    # the deck ------------------------------------------------------------------------
+    @property
+    def side(self) -> str:
+        return SIDE
+
+    def at_speed(self, now: float) -> bool:
+        p = self.player
+        m = p.mechanism
+        return (p.deck.state == tp.State.PLAYING and m.mode == tp.Mode.PLAY and m.settled
+                and now - m.changed_at >= HEARD_AFTER)
+
+    def position_at(self, t: float) -> float:
+        """Tape position (counter seconds) where the head was at loop time `t`, in play."""
+        return self.player.counter - (self.loop.time() - t)
+
+    def publish(self, event: Event) -> None:
+        self.bus.publish(event)
+
+    def drive(self, button: str) -> None:
+        """Drive the transport as a button press would (no button event)."""
+        self.player.command(button)
+
+    # inputs ---------------------------------------------------------------------------
+    def _on_block(self, block: np.ndarray, t: float) -> None:
+        now = self.loop.time()
+        if (not self.at_speed(now) or self.player.mechanism.changed_at > t
+                or not block.any()):  # digital zeros: no head signal (never hiss)
+            if self.heard:
+                self.heard = False
+                self.digitizer.pause()
+            return
+        self.heard = True
+        pos = self.position_at(t)
+        if pos > self.leader + 0.1:  # the leader has no oxide: no hiss to learn from
+            for mark in self.detector.feed(block, t):
+                self._boundary(mark.gap_start, mark.gap_end)
+        if self.detector.first_sound is not None and self.memory is not None:
+            self._first_sound(self.position_at(self.detector.first_sound))
+        self.search.feed(block, t, pos)
+        self.recognition.feed(block, pos)
+        self.meter.feed(block)
+        self.digitizer.feed(block, pos)
+
+    def _first_sound(self, position: float) -> None:
+        assert self.memory is not None
+        toc = self.memory.toc
+        if toc.starts[SIDE] is None and position < self.leader + 5.0:
+            toc.set_span(SIDE, start=round(max(position, self.leader), 3))
+            self.memory.save()
+
+    def _boundary(self, gap_start: float, gap_end: float) -> None:
+        if self.memory is None:
+            return
+        start = round(self.position_at(gap_end), 3)
+        if self.memory.add_mark(SIDE, start, "detected"):
+            number = self.track_number(start)
+            self.publish(TrackEvent("boundary", SIDE, start, number))
+        self.digitizer.boundary(start)
+
+    def track_number(self, position: float) -> int:
+        """The number of the track playing at `position` (1-based)."""
+        if self.memory is None:
+            return 1
+        return 1 + sum(1 for m in self.memory.toc.marks[SIDE] if m.position <= position + 0.01)
+
+    def _on_event(self, t: float, event: Event) -> None:
+        kind = event.type
+        if kind == "transport":
+            state = str(getattr(event, "state", ""))
+            if state == "no_cassette":
+                self._cassette_out()
+            elif self._was_empty and self.memory is not None:
+                self._cassette_in()
+            self._was_empty = state == "no_cassette"
+            if state != "playing":
+                self.digitizer.pause()
+            self.search.transport(state)
+        elif kind == "button":
+            self.search.button(str(getattr(event, "button", "")), str(getattr(event, "action", "")))
+        elif kind == "skip":  # after the dispatch that asked for it has finished
+            self.loop.call_soon(self.search.skip, str(getattr(event, "direction", "next")))
+        elif kind == "safety":
+            self.search.cancel("the tape stopped by itself")
+
+    _was_empty = False
+
+    def _cassette_in(self) -> None:
+        assert self.memory is not None
+        self.memory.inserted()
+        self.detector = TrackDetector(self.rate)
+        self.recognition.reset()
+        self.meter.restore_deck_trim()
+
+    def _cassette_out(self) -> None:
+        self.search.cancel("the cassette went out")
+        self.digitizer.pause()
+        self.recognition.reset()
+
+    # status -------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        memory = self.memory
+        toc = memory.toc if memory is not None else None
+        return {
+            "cassette": memory.id if memory is not None and memory.id != CURRENT else None,
+            "tracks": [[round(tr.start, 2), None if tr.end is None else round(tr.end, 2)]
+                       for tr in toc.tracks(SIDE)] if toc is not None else [],
+            "track": self.track_number(self.player.counter),
+            "search": self.search.status(),
+            **self.meter.status(),
+            "digitizing": self.digitizer.status(),
+        }
