@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from capstan.events import EventBus
 from capstan.sim.clock import SimulatedTimeLoop
 from capstan.state import StateRecovered, StateStore

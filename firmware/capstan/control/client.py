@@ -63,12 +63,20 @@ class ControlClient:
             raise ControlError(f"the player refused {cmd}: {reply.get('error', 'no reason given')}")
         return reply
 
-    def events(self) -> Iterator[dict[str, Any]]:
-        """Follow the event stream until the daemon goes away."""
+    def events(self, timeout: float | None = None) -> Iterator[dict[str, Any]]:
+        """Start following the event stream now; iterate until the daemon goes away.
+
+        `timeout` bounds the wait for each event (None: wait for ever)."""
         self.request("events")
-        self._sock.settimeout(None)
+        self._sock.settimeout(timeout)
+        return self._event_lines()
+
+    def _event_lines(self) -> Iterator[dict[str, Any]]:
         while True:
-            line = self._file.readline()
+            try:
+                line = self._file.readline()
+            except TimeoutError:
+                raise ControlError(f"no event from the daemon at {self.path} in time") from None
             if not line:
                 return
             event = json.loads(line)

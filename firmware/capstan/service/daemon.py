@@ -101,8 +101,7 @@ class Daemon:
                 self.notifier.ready(self.report.summary())
                 self.ready = True
                 if self.confirm_update is not None and not self.report.critical:
-                    self.update_confirmed = await self.loop.run_in_executor(
-                        None, self.confirm_update)
+                    await self._confirm_update(self.confirm_update)
                 await stop.wait()
             finally:
                 self.notifier.stopping("stopping: tape stopped, outputs safe")
@@ -113,6 +112,12 @@ class Daemon:
             self._persist()
             self.state.flush()
         return 0
+
+    async def _confirm_update(self, confirm: Callable[[], bool]) -> None:
+        try:  # file locks and renames: off the loop
+            self.update_confirmed = await self.loop.run_in_executor(None, confirm)
+        except Exception as exc:  # the player plays on; the trial's deadline decides
+            log.error("could not confirm the update trial: %s", exc)
 
     # status -----------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -130,12 +135,9 @@ class Daemon:
         settings = self.state.load("settings", {"volume": self.player.audio.volume})
         volume = settings.get("volume") if isinstance(settings, dict) else None
         if isinstance(volume, int | float) and 0.0 <= volume <= 1.0:
-            self.player.audio.volume = float(volume)
-        counter = self.state.load("counter", {})
-        # After a power cut the cassette is most likely the one that was in.
-        if (isinstance(counter, dict) and isinstance(counter.get("counter"), int | float)
-                and self.player.switches["cassette_in"].is_active):
-            self.player.counter = float(counter["counter"])
+            self.player.audio.set_volume(float(volume))
+        # The counter is saved (see _transport_changed) for the transport to restore:
+        # it owns the counter and knows whether the cassette is the same one.
 
     def _transport_changed(self, t: float, event: Any) -> None:
         self.state.save_soon("counter", {"counter": round(self.player.counter, 1)},
