@@ -71,6 +71,7 @@ class Player:
         from capstan.audio.chain import AudioChain
         from capstan.audio.tape_eq import tape_type_from_notches
         from capstan.bluetooth.player import Headphones
+        from capstan.recording.recorder import Recorder
         from capstan.intelligence import TapeIntelligence
 
         self.board, self.config, self.loop = board, config, loop
@@ -110,6 +111,7 @@ class Player:
         self._identified: str | None = None
         self._watch: asyncio.TimerHandle | None = None
         self.headphones = Headphones(self, state)  # the simulator may bind its service first
+        self.recording = Recorder(self, state)  # arming, level, marks: docs/recording.md
         self.intelligence = TapeIntelligence(self, state)  # docs/tape-intelligence.md
         self.started = False
 
@@ -135,6 +137,7 @@ class Player:
             self.bus.publish(TransportChanged(self.deck.state.value))
             self._show_leds()
         self.intelligence.start()  # after the cassette check: a cassette found in is kept
+        self.recording.start()  # after the tape intelligence: it shares the cassette's TOC
         self._watch = self.loop.call_later(WATCH_PERIOD, self._watchdog)
         self.started = True
 
@@ -145,6 +148,7 @@ class Player:
         self.record_relay.release()
         self.mechanism.off()
         self._save_now()
+        self.recording.stop()  # the recording's TOC closed and saved
         self.intelligence.stop()  # the take being digitized is finished
         self.panel.close()
         try:
@@ -179,6 +183,8 @@ class Player:
 
     def _gesture(self, g: Gesture) -> None:
         self.bus.publish(ButtonEvent(g.button, g.action))
+        if self.recording.gesture(g):  # REC arms, PLAY starts, VOL sets the record level
+            return
         self.headphones.gesture(g.button, g.action)  # PAIR, PAIR+STOP, VOL+/VOL-
         if g.action == "chord":
             self._dispatch(tp.Chord(g.button))

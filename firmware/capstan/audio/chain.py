@@ -30,9 +30,10 @@ from capstan.audio.tape_eq import TIME_CONSTANT, HeadFrontEnd
 from capstan.board.protocols import CaptureStream, PlaybackStream
 from capstan.events import Event, EventBus
 
-AUDIBLE = frozenset({"playing", "recording", "record_paused"})
-"""Transport states in which the chain lets sound out (recording monitors line-in)."""
-LINE_IN = frozenset({"recording", "record_paused"})
+AUDIBLE = frozenset({"playing", "recording", "record_paused", "record_armed"})
+"""Transport states in which the chain lets sound out (recording monitors line-in;
+"record_armed" is the recorder's, told with transport_changed: docs/recording.md)."""
+LINE_IN = frozenset({"recording", "record_paused", "record_armed"})
 """States in which the ADC hears line-in: no tape EQ there."""
 SETTLE = 0.3  # s after a transport change before sound returns (motor τ 0.12 s: 92 % speed)
 FADE_IN = 0.02  # s
@@ -69,6 +70,9 @@ class AudioChain:
         self._closing = False
         self._opening: asyncio.TimerHandle | None = None
         self._xruns: dict[str, int] = {"capture": 0}
+        # The recorder's insert (recording/feed.py) while armed or recording: the record
+        # level; the DAC then plays it at unity gain, since it also feeds the record amp.
+        self.insert: Callable[[np.ndarray], np.ndarray] | None = None
         self.blocks = 0
         self.running = False
         if bus is not None:
@@ -134,6 +138,8 @@ class AudioChain:
         self.blocks += 1
         n = len(block)
         y = self.front(block)
+        if self.insert is not None:
+            y = self.insert(y)
         self.meters.feed(y)
         self.tap.offer(y, self.loop.time() - n / self.rate)
         held, self._held = self._held, y
@@ -142,7 +148,7 @@ class AudioChain:
         m = len(held)
         closing = self._closing
         if closing:
-            out = held * (self._volume.render(m) * self._mute.value * fade(m, rising=False))
+            out = held * (self._gain(m) * self._mute.value * fade(m, rising=False))
             self._mute.jump(0.0)
             self._closing = False
         elif self._mute.value == 0.0 and not self._mute.moving:
@@ -150,11 +156,15 @@ class AudioChain:
             self._check_xruns()
             return
         else:
-            out = held * (self._volume.render(m) * self._mute.render(m))
+            out = held * (self._gain(m) * self._mute.render(m))
         self.outputs.write(out)
         if closing:
             self._dac(False)
         self._check_xruns()
+
+    def _gain(self, frames: int) -> float | np.ndarray:
+        """The volume, or unity while the recorder's insert feeds the record amplifier."""
+        return self._volume.render(frames) if self.insert is None else 1.0
 
     def _check_xruns(self) -> None:
         counts = {"capture": self.capture.overruns}

@@ -34,6 +34,7 @@ class OutputRouter:
         self._fading_in = False
         self._on_switch = on_switch or (lambda name, reason: None)
         self._reason = ""
+        self.feeds_record = False  # recording: the jack (the DAC) gets the sound whatever plays
 
     def add(self, name: str, stream: PlaybackStream) -> None:
         """Bind an output (it stays silent until selected)."""
@@ -82,7 +83,7 @@ class OutputRouter:
     def _write(self, block: np.ndarray) -> None:
         self.outputs[self.active].write(block)
         if self.active != JACK:
-            self.outputs[JACK].write(np.zeros_like(block))
+            self.outputs[JACK].write(block if self.feeds_record else np.zeros_like(block))
 
     def underruns(self) -> dict[str, int]:
         return {name: getattr(s, "underruns", 0) for name, s in self.outputs.items()}
