@@ -1,0 +1,79 @@
+"""The self-test on the simulated board: what it finds, in words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from capstan.selftest import run_selftest
+from capstan.sim.i2c import RegisterModel
+from capstan.sim.session import SimSession
+
+
+def selftest(session: SimSession, **kw: Any) -> Any:
+    return session.loop.run_until_complete(run_selftest(session.board, **kw))
+
+
+def finding(report: Any, part: str) -> Any:
+    return next(f for f in report.findings if f.part.startswith(part))
+
+
+def test_a_healthy_simulated_board(session: SimSession) -> None:
+    session.deck.start()
+    report = selftest(session)
+    for part in ("PLAY button", "cassette switch", "ADC (capture)", "DAC (playback)",
+                 "take_up reel tachometer", "supply reel tachometer", "outputs"):
+        assert finding(report, part).ok, finding(report, part)
+    assert not report.critical
+    # chips answer when the simulator models them, and say where to look when not
+    for dev in session.description.i2c.values():
+        f = next(f for f in report.findings if f"0x{dev.address:02x}" in f.message)
+        assert f.ok == (dev.address in session.deck.i2c.devices)
+        if not f.ok:
+            assert "no answer" in f.message and "SDA (GPIO 2)" in f.message
+
+
+def test_a_stuck_button_and_a_shorted_tab_switch(session: SimSession) -> None:
+    session.deck.start()
+    session.deck.set_button("ff", True)
+    tab = session.description.switches["tab_a"]
+    session.deck.factory.gpio(tab.pin).drive(not tab.active_low)
+    report = selftest(session)
+    ff = finding(report, "FF button")
+    assert not ff.ok and "GPIO 13" in ff.message and "stuck" in ff.message
+    tab_finding = finding(report, "tab_a switch")
+    assert not tab_finding.ok and "no cassette" in tab_finding.message
+    assert not report.passed and "FF button" in report.summary()
+
+
+def test_a_chip_with_the_wrong_identity(session: SimSession) -> None:
+    session.deck.start()
+    gauge = RegisterModel()
+    gauge.registers.update({0x08: 0x12, 0x09: 0x34})
+    session.deck.i2c.attach(session.description.i2c["fuel_gauge"].address, gauge)
+    f = finding(selftest(session), "fuel gauge")
+    assert not f.ok and "VERSION register reads 0x1234" in f.message
+
+
+def test_a_dead_adc_is_critical(session: SimSession) -> None:
+    session.deck.start()
+    session.deck.overruns_pending = 10**6
+    report = selftest(session)
+    adc = finding(report, "ADC (capture)")
+    assert not adc.ok and adc.critical and "I2S" in adc.message
+
+
+def test_the_motor_check_turns_both_reels_with_a_cassette(session: SimSession) -> None:
+    session.make_cassette("C60", position=300.0)
+    session.deck.start()
+    report = selftest(session, motor=True)
+    assert finding(report, "take_up reel in PLAY").ok
+    assert finding(report, "supply reel in PLAY").ok
+    assert all(v == 0 for r, v in session.deck.outputs.items() if not r.startswith("led_"))
+
+
+def test_a_stalled_reel_is_named(session: SimSession) -> None:
+    session.make_cassette("C60", position=300.0)
+    session.deck.start()
+    session.deck.fault("stall_take_up")
+    f = finding(selftest(session, motor=True), "take_up reel in PLAY")
+    assert not f.ok and "did not turn" in f.message and "GPIO 10" in f.message
