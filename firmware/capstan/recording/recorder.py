@@ -247,6 +247,26 @@ class Recorder:
         self.player._dispatch(tp.Chord("rec+play"))
         return self.player.deck.state == tp.State.RECORDING
 
+    def record_playlist(self, tracks: list[Any], gap: float) -> str | None:
+        """Play planned tracks (recording/plan.py) out onto the side facing the head, with the
+        same checks, sequence and marks as line-in. Returns why it was refused, or None."""
+        from capstan.recording.plan import PlaylistSource
+
+        reason = self.refusal(start=True)
+        if reason is not None or self.player.deck.state != tp.State.STOPPED:
+            reason = reason or "the deck is busy: press STOP first"
+            self._refused(reason)
+            return reason
+        self.playlist = PlaylistSource(tracks, self.rate, gap, self.feed.channels)
+        self.feed.source = self.playlist
+        self.feed.level.reset()
+        self.feed.level.set_manual(0.0)  # the tracks' gains were set by the pre-scan
+        if not self.begin():
+            self.playlist = self.feed.source = None
+            return "the transport did not start recording"
+        self._publish("playlist", message=f"{len(tracks)} tracks")
+        return None
+
     def _insert(self, on: bool) -> None:
         a = self.player.audio
         a.insert = self.feed if on else None
