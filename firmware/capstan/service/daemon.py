@@ -75,6 +75,7 @@ class Daemon:
         self.ready = False
         self.update_confirmed = False
         self._started_at = loop.time()
+        self._player_keeps_state = False
 
     async def run(self, stop: asyncio.Event) -> int:
         from capstan.app import Player
@@ -84,15 +85,18 @@ class Daemon:
         self.report = await self.selftest(self.board, state_dir=str(self.state_dir))
         for finding in self.report.problems:
             log.warning("self-test: %s", finding.line())
-        self.player = Player(self.board, self.config, self.loop, self.bus)
-        self._restore()
+        self.player = Player(self.board, self.config, self.loop, self.bus,
+                             **self._state_hooks(Player))
+        if not self._player_keeps_state:
+            self._restore()
         self.control = ControlServer(self.player, self.socket_path, group=self.socket_group,
                                      extra_status=self.status)
         await self.control.start()
         try:
             await self.player.start()
             try:
-                self.bus.subscribe(self._transport_changed, "transport")
+                if not self._player_keeps_state:
+                    self.bus.subscribe(self._transport_changed, "transport")
                 for name, check in player_checks(self.player, self.loop).items():
                     self.watchdog.add_check(name, check)
                 self.watchdog.start()
@@ -131,6 +135,19 @@ class Daemon:
         }
 
     # durable state ------------------------------------------------------------
+    def _state_hooks(self, player_class: Any) -> dict[str, Any]:
+        """A Player that keeps its own state (counter, volumes, pairings) gets the store."""
+        import inspect
+
+        params = inspect.signature(player_class).parameters
+        self._player_keeps_state = "state" in params and "save_counter" in params
+        if not self._player_keeps_state:
+            return {}
+        return {"state": self.state,
+                "load_counter": lambda: self.state.load("counter", None),
+                "save_counter": lambda data: self.state.save_soon("counter", data,
+                                                                  COUNTER_SAVE_INTERVAL)}
+
     def _restore(self) -> None:
         settings = self.state.load("settings", {"volume": self.player.audio.volume})
         volume = settings.get("volume") if isinstance(settings, dict) else None
@@ -144,7 +161,7 @@ class Daemon:
                              COUNTER_SAVE_INTERVAL)
 
     def _persist(self) -> None:
-        if self.player is None:
+        if self.player is None or self._player_keeps_state:
             return
         self.state.save("settings", {"volume": self.player.audio.volume})
         self.state.save("counter", {"counter": round(self.player.counter, 1)})
