@@ -71,6 +71,11 @@ class Digitizer:
             self._pool.shutdown(wait=True)
             self._pool = None
 
+    def drain(self) -> None:
+        """Wait until every file operation queued so far is done (a test's "now the disk")."""
+        if self._pool is not None:
+            self._pool.submit(lambda: None).result()
+
     def status(self) -> dict[str, Any]:
         return {"enabled": self.enabled, "take": None if self._take is None else str(self._take),
                 "track": len(self._tracks) if self._writer is not None else None}
@@ -81,7 +86,8 @@ class Digitizer:
         self._pool.submit(fn, *args).add_done_callback(_log_failure)
 
     def feed(self, block: np.ndarray, position: float) -> None:
-        if not self.enabled or self._pool is None or self.ears.search.active:
+        if (not self.enabled or self._pool is None or self.ears.search.active
+                or position < self.ears.leader):  # the leader holds no music
             return
         if self._writer is None:
             self._begin(position)

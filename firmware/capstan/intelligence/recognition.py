@@ -42,20 +42,21 @@ class Recognition:
         self.candidate: tuple[str, float] | None = None
         self.done = False
 
-    def feed(self, block: np.ndarray, position: float) -> None:
+    def feed(self, block: np.ndarray, t: float, position: float) -> None:
+        """A block heard at speed: loop time `t` of its first frame, tape `position`."""
         memory = self.ears.memory
         if self.done or memory is None or memory.id != CURRENT:
             return
         leader, rate = self.ears.leader, self.ears.rate
-        end = position + len(block) / rate
+        end = t + len(block) / rate
         if not self._armed:
-            if end <= leader:
+            if position + len(block) / rate <= leader:
                 return
             if position > leader + START_WITHIN:
                 return  # not from the start: wait for a play through the leader
             self._armed = True
             block = block[max(0, round((leader - position) * rate)):]
-        elif position > self._expected + 0.25:  # play was interrupted: start again
+        elif t > self._expected + 0.05:  # play was interrupted: start again
             self._blocks, self._frames, self._prints, self._armed = [], 0, [], False
             return
         self._expected = end

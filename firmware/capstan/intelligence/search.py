@@ -19,8 +19,9 @@ from capstan.analysis.tracks import MARGIN_DB
 from capstan.intelligence.events import TrackEvent
 
 TICK = 0.025  # s between looks at the counter while winding
-LEAD = 1.0  # s before a known start where the tape should stop (in the gap)
-COAST_S = 0.06  # the tape runs on for about this many seconds of wind speed after PLAY
+LEAD = 1.5  # s before a known start where the tape should stop (in the gap)
+COAST_S = 0.1  # the tape runs on for about this many seconds of wind speed after PLAY
+OVERSHOOT = 1.0  # s past the target: wind back rather than play from there
 AGAIN_WITHIN = 1.0  # s: FF pressed again this soon after a skip adds a track
 WIND_FRESH = 1.5  # s: a wind younger than this began with the skip's own press
 STEP = 1.2  # s of tape wound between two listens: a 2 s gap cannot slip between them
@@ -90,9 +91,8 @@ class MusicSearch:
             self._last_press = now
             self._absorb = True  # the press's own transport change is part of the search
             self.ears.loop.call_soon(self._stop_absorbing)
-            if not self.active:  # it landed already: skip on from here
-                self.origin, self.count, self.found = self.ears.player.counter, 0, 0
-            self.count += 1
+            self.count += 1  # from the same origin (it may have landed already)
+            self.found = 0
             self._plan()
             return
         if self.active:
@@ -162,6 +162,7 @@ class MusicSearch:
         pos = self.ears.player.counter
         self.target, self._then = target, then
         self.forward = target > pos
+        self._reversals = 0
         state = self.ears.player.deck.state.value
         if abs(target - pos) < 0.3 and state == "playing":
             self._arrive()
@@ -181,6 +182,8 @@ class MusicSearch:
         self._schedule()
 
     _blind_until = 0.0
+    _reversals = 0
+    _changed = False
 
     def _arrive(self) -> None:
         self.phase = self._then
@@ -200,17 +203,25 @@ class MusicSearch:
         if not self.active:
             return
         now, pos = self.ears.loop.time(), self.ears.player.counter
-        if self._seen is not None and pos != self._seen[1]:
-            self._speed = (pos - self._seen[1]) / max(now - self._seen[0], 1e-3)
-        if self._seen is None or pos != self._seen[1]:
-            self._seen = (now, pos)
+        if self._seen is None:
+            self._seen, self._changed = (now, pos), False
+        elif pos != self._seen[1]:  # speed only between two moments the counter changed
+            if self._changed:
+                self._speed = (pos - self._seen[1]) / max(now - self._seen[0], 1e-3)
+            self._seen, self._changed = (now, pos), True
         if self.phase == "locate":
             ahead = pos + self._speed * (now - self._seen[0])  # the counter is 50 ms coarse
             coast = abs(self._speed) * COAST_S
-            if (self.forward and ahead + coast >= self.target) or (
-                    not self.forward and ahead - coast <= self.target):
-                self._arrive()
-                return
+            over = (ahead + coast - self.target) if self.forward else (
+                self.target - ahead + coast)
+            if over >= 0:
+                if over > OVERSHOOT and self._reversals < 2:  # too late: wind back to it
+                    self._reversals += 1
+                    self.forward = not self.forward
+                    self._drive("ff" if self.forward else "rew")
+                else:
+                    self._arrive()
+                    return
         elif self.phase == "blind":
             if now >= self._blind_until:
                 self._arrive()

@@ -133,7 +133,7 @@ class TapeIntelligence:
         if self.detector.first_sound is not None and self.memory is not None:
             self._first_sound(self.position_at(self.detector.first_sound))
         self.search.feed(block, t, pos)
-        self.recognition.feed(block, pos)
+        self.recognition.feed(block, t, pos)
         self.meter.feed(block)
         self.digitizer.feed(block, pos)
 
