@@ -78,6 +78,7 @@ class Recorder:
         self.state = state
         self.memory: Any = VolatileMemory()  # the shared CassetteMemory once started
         self._owns_memory = True
+        self.leader = float(player.board.description.mechanism.leader)
         self.side: str | None = None  # None: the player's idea of the side, else "A"
         self.armed = self.sync = False
         self.can_finish = None  # (seconds, mode) -> bool; None: player.power if any, else yes
@@ -426,7 +427,8 @@ class Recorder:
         side = self.current_side
         if not self._run_start_marked and run.first_sound is not None:
             self._run_start_marked = True
-            start = self._position_of(run.first_sound)
+            # nothing is recorded on the leader: the first track starts on the oxide
+            start = max(self._position_of(run.first_sound), self.leader)
             if self.memory.toc.starts[side] is None and not self.memory.toc.marks[side]:
                 self.memory.toc.set_span(side, start=start)
                 self.memory.save()
