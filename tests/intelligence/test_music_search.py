@@ -107,3 +107,13 @@ def test_stop_during_a_search_cancels_it(tmp_path: Path) -> None:
         assert s.player.intelligence.search.status() is None
     finally:
         s.close()
+
+
+def test_the_example_scenario(tmp_path: Path) -> None:
+    from capstan.sim.runner import run_scenario
+    from capstan.sim.scenario import load_scenario
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    report = run_scenario(load_scenario(examples / "search-next-track.toml"), tmp_path / "out")
+    landed = [e for e in report["events"] if e["type"] == "track" and e["what"] == "landed"]
+    assert [(e["by"], e["number"]) for e in landed] == [("listening", 2), ("toc", 2)]
