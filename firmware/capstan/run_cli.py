@@ -59,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
                 with contextlib.suppress(NotImplementedError):
                     loop.add_signal_handler(sig, stop.set)
             daemon = Daemon(board, config, loop, socket_path=socket_path, notifier=notifier,
-                            state_dir=state_dir, confirm_update=_confirm_update(kind))
+                            state_dir=state_dir)
             return await daemon.run(stop)
         finally:
             if board.deck is not None:
@@ -68,16 +68,6 @@ def _run(args: argparse.Namespace) -> int:
             notifier.close()
 
     return asyncio.run(main())
-
-
-def _confirm_update(kind: str) -> Any:
-    if kind != "pi":
-        return None
-    try:
-        from capstan.update.trial import confirm_healthy
-    except ImportError:
-        return None
-    return confirm_healthy
 
 
 def _sim_cassette(spec: str, description: Any, state_dir: Path) -> Any:

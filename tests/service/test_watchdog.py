@@ -135,6 +135,23 @@ def test_no_ready_while_the_self_test_has_not_finished(tmp_path: Path) -> None:
         r.close()
 
 
+def test_no_ready_when_the_self_test_finds_the_player_cannot_play(tmp_path: Path) -> None:
+    async def dead_adc_selftest(board: Any, **kw: Any) -> Any:
+        report = await run_selftest(board, **kw)
+        report.add("adc", False, "no audio from the ADC", critical=True)
+        return report
+
+    r = Rig(tmp_path, dead_adc_selftest)
+    try:
+        r.run_until(20.0)
+        # systemd's start timeout restarts it; an update on trial is never confirmed
+        assert not r.systemd.times("READY=1") and not r.daemon.ready
+        said = " ".join(m for _, m in r.systemd.heard)
+        assert "self-test failed" in said and "ADC" in said.upper()
+    finally:
+        r.close()
+
+
 def test_a_healthy_daemon_pings_within_every_watchdog_period(rig: Rig) -> None:
     rig.run_until(30.0)
     pings = [rig.systemd.first("READY=1"), *rig.systemd.times("WATCHDOG=1")]

@@ -102,9 +102,14 @@ class Daemon:
                 self.watchdog.start()
                 for finding in self.report.problems:
                     self.bus.publish(Notice("selftest", f"{finding.part}: {finding.message}"))
-                self.notifier.ready(self.report.summary())
-                self.ready = True
-                if self.confirm_update is not None and not self.report.critical:
+                if self.report.critical:
+                    # No READY: systemd's start timeout restarts the player, and an update
+                    # on trial is rolled back (`capstan update confirm` runs only after READY).
+                    self.notifier.status(f"self-test failed: {self.report.summary()}")
+                else:
+                    self.notifier.ready(self.report.summary())
+                    self.ready = True
+                if self.confirm_update is not None and self.ready:
                     await self._confirm_update(self.confirm_update)
                 await stop.wait()
             finally:
