@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from capstan.recording.level import CHUNK, TARGET_PEAK_DBFS, RecordLevel
 
+from capstan.recording.level import CHUNK, TARGET_PEAK_DBFS, RecordLevel
 from recording.music import RATE, song
 
 BLOCK = 1024

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from capstan.sim.session import SimSession
 from capstan.sim.wavfile import read_wav, write_wav
+from recording.music import RATE, three_songs
 
-from recording.music import RATE, song, three_songs
 
 def kinds(events, type_: str) -> list[dict]:
     return [e for e in events if e["type"] == type_]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from capstan.sim.session import SimSession
 from capstan.sim.wavfile import write_wav
-
 from recording.music import RATE, silence, song
 
 

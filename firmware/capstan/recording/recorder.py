@@ -383,12 +383,12 @@ class Recorder:
         if relay and not self._opened and self._pending is None and not self._muting:
             self._opened = True
             self.feed.open()
-            if self.playlist is not None:
-                self.playlist.running = True
             self._publish("started")
         elif self._opened and not relay:
             self.feed.shut()  # the interlock dropped it: nothing reaches the head anyway
             self._opened = False
+        if self.playlist is not None and self._opened and p.counter >= self.leader:
+            self.playlist.running = True  # the leader has passed the head: music on oxide
         if self.feed.level.clips > self._clips_told:
             self._level_report()
         remaining = p.tape_counter.remaining
