@@ -49,11 +49,11 @@ class RecordLevel:
         self.clips = 0
         self.set_tape_type(tape_type)
         self._env_db = self.target_dbfs  # the envelope at the target: 0 dB of gain to begin
-        self._last = np.ones(2)  # the gains of the last two chunks
+        self._last = np.ones(2, np.float32)  # the gains of the last two chunks
         self._tail = np.zeros((CHUNK, channels), np.float32)
-        self._ramp = np.arange(CHUNK, dtype=np.float64) / CHUNK
+        self._ramp = (np.arange(CHUNK) / CHUNK).astype(np.float32)
         self._step_db = RELEASE_DB_PER_S * CHUNK / rate
-        self.gain_db = 0.0
+        self._gain = 1.0
 
     def set_tape_type(self, tape_type: str) -> None:
         self.tape_type = tape_type if tape_type in TARGET_PEAK_DBFS else "I"
@@ -100,11 +100,20 @@ class RecordLevel:
                 self.clips += int(np.count_nonzero(overs))
             ceiling = 10.0 ** (MANUAL_CEILING_DBFS / 20.0)
             gains = np.minimum(wanted, ceiling / np.maximum(peaks, 1e-9))
-        self.gain_db = round(20.0 * math.log10(float(gains[-1])), 2)
-        a = np.concatenate([self._last, gains])
+        self._gain = float(gains[-1])
+        a = np.concatenate([self._last, gains]).astype(np.float32)
         bounds = np.minimum(a[:-1], a[1:])
         ramp = bounds[:-1, None] + (bounds[1:] - bounds[:-1])[:, None] * self._ramp
         self._last = a[-2:]
-        delayed = np.concatenate([self._tail, x[:-CHUNK]]) if k > 1 else self._tail.copy()
+        out = np.empty((n, x.shape[1]), np.float32, order="F")  # as the front end: the
+        # meters reduce along frames, fast in this layout
+        out[:CHUNK] = self._tail
+        out[CHUNK:] = x[:-CHUNK]
         self._tail = np.array(x[-CHUNK:], np.float32)
-        return (delayed * ramp.reshape(-1, 1)).astype(np.float32, copy=False)
+        out *= ramp.reshape(-1, 1)
+        return out
+
+    @property
+    def gain_db(self) -> float:
+        """The gain applied last, dB."""
+        return round(20.0 * math.log10(max(self._gain, 1e-9)), 2)
