@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from capstan.board.description import BoardDescription
 from capstan.deck.counter import TapeCounter
 from capstan.deck.transport import Mode

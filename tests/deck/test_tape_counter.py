@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+
 from capstan.deck.pack import geometries
 from capstan.deck.transport import Mode
 

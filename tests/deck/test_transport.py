@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from capstan.deck import transport as tp
 from capstan.deck.transport import Deck, Mode, State
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from capstan.board.description import BoardDescription
 from capstan.board.gpio import GpioInput
 from capstan.devices.buttons import BUTTON_DEBOUNCE, Buttons, Gesture

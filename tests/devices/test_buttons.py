@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 
-from capstan.devices.buttons import BUTTON_DEBOUNCE, LONG_PRESS, STUCK_AFTER
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from capstan.devices.buttons import BUTTON_DEBOUNCE, LONG_PRESS, STUCK_AFTER
 
 # No bounce, or a burst at least 0.5 ms wide (a burst narrower than the clock's resolution
 # would put toggles at the same instant, in no defined order).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from capstan.deck.transport import Mode
 from capstan.devices import leds as lp
 from capstan.devices.actuators import Led, Motor, Solenoid

@@ -6,9 +6,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from capstan.sim.session import SimSession
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from capstan.sim.session import SimSession
 
 BUTTONS = ("play", "stop", "ff", "rew", "rec")
 press = st.tuples(st.sampled_from([*BUTTONS, "rec+play"]),
