@@ -91,7 +91,10 @@ def test_the_example_scenario_reports_bluetooth_events_and_the_wav(tmp_path) -> 
     runs = [run_scenario(load_scenario(example), tmp_path / f"run{i}") for i in range(2)]
     events = [[e for e in r["events"] if e["type"] in ("bluetooth", "audio_output")]
               for r in runs]
-    assert [e["what"] for e in events[0] if e["type"] == "bluetooth"] == ["paired", "connected"]
+    assert [e["what"] for e in events[0] if e["type"] == "bluetooth"] == [
+        "paired", "connected", "disconnected"]  # the scenario drops the link at 14 s
+    states = [e["state"] for e in runs[0]["events"] if e["type"] == "transport"]
+    assert states[-1] == "paused" and runs[0]["final"]["transport"] == "paused"
     assert events[0] == events[1]  # deterministic, daemons and all
     assert Path(runs[0]["outputs"]["bluetooth"]).stat().st_size > 44
     json.dumps(runs[0])  # the report is JSON

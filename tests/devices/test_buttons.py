@@ -62,6 +62,16 @@ def test_rec_then_play_is_a_chord(panel) -> None:
     assert panel.actions("rec") == ["press", "release"]
 
 
+def test_pair_then_stop_held_is_the_forget_chord_and_never_an_eject(panel) -> None:
+    panel.at(1.0, "pair", True)
+    panel.at(1.2, "stop", True)
+    panel.at(7.0, "stop", False)
+    panel.at(7.1, "pair", False)
+    panel.run_until(8.0)
+    assert panel.actions("pair+stop") == ["chord"]
+    assert panel.actions("stop") == []  # no press, no long press (which would eject)
+
+
 def test_a_stuck_button_is_ignored_until_released(panel) -> None:
     panel.at(1.0, "ff", True)
     panel.run_until(1.0 + STUCK_AFTER + 1)

@@ -93,7 +93,7 @@ class Headphones:
             self.volumes.step(VOLUME_STEP[button])
         elif button in ("pair", "stop", "pair+stop") and action in ("press", "chord"):
             if button == "pair":
-                self._after("pair", PAIR_HOLD, ("pair",), self.open_pairing_window)
+                self._after("pair", PAIR_HOLD, ("pair",), self._pair_unless_forgetting)
             self._after("forget", FORGET_HOLD, ("pair", "stop"), self.forget_all)
 
     def _after(self, name: str, hold: float, buttons: tuple[str, ...],
@@ -114,6 +114,10 @@ class Headphones:
                 action()
 
         self._timers[name] = self.loop.call_at(max(since.values()) + hold, fire)
+
+    def _pair_unless_forgetting(self) -> None:
+        if not self.player.panel.is_held("stop"):  # PAIR+STOP is the forget chord
+            self.open_pairing_window()
 
     def open_pairing_window(self) -> None:
         if self.service is None:

@@ -31,7 +31,9 @@ REPEAT_DELAY = 0.5  # s before the first repeat
 REPEAT_EVERY = 0.15  # s between repeats
 STUCK_AFTER = 30.0  # s
 BUTTON_DEBOUNCE = 0.012  # s: longer than the longest gap inside 10 ms of contact bounce
-CHORDS = {frozenset(("rec", "play")): "rec+play"}
+# Chords replace their buttons' own presses: REC+PLAY records, PAIR+STOP (held 5 s)
+# forgets the headphones without STOP's long press ejecting the cassette.
+CHORDS = {frozenset(("rec", "play")): "rec+play", frozenset(("pair", "stop")): "pair+stop"}
 REPEATING = ("vol_up", "vol_down")
 
 
