@@ -194,10 +194,20 @@ def test_the_capstan_commands(daemon: DaemonProcess, capsys: pytest.CaptureFixtu
     assert capstan(["hold", "vol_down", "0.1", *sock]) == 0
     assert capstan(["pair", *sock]) == 0
     assert "pairing" in capsys.readouterr().out
+    assert capstan(["digitize", "on", *sock]) == 0
+    assert "digitizing on" in capsys.readouterr().out
+    assert json.loads(_status_json(sock, capsys))["tape"]["digitizing"]["enabled"] is True
+    assert capstan(["digitize", "off", *sock]) == 0
+    capsys.readouterr()
     assert capstan(["press", "bogus", *sock]) == 1
     assert "unknown button 'bogus'" in capsys.readouterr().err
     assert capstan(["status", "--socket", str(daemon.base / "nobody-here.sock")]) == 1
     assert "no Capstan daemon" in capsys.readouterr().err
+
+
+def _status_json(sock: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert capstan(["status", "--json", *sock]) == 0
+    return capsys.readouterr().out
 
 
 def test_sigterm_stops_cleanly_and_saves_state() -> None:

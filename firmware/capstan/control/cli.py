@@ -1,4 +1,4 @@
-"""`capstan status [--json]`, `press BUTTON`, `hold BUTTON SECONDS`, `pair`, `events`.
+"""`capstan status [--json]`, `press BUTTON`, `hold BUTTON SECONDS`, `pair`, `events`, `digitize`.
 
 All talk to the daemon over its control socket (`--socket PATH` to choose one).
 """
@@ -56,6 +56,13 @@ def _events(args: argparse.Namespace) -> int:
     return 0
 
 
+def _digitize(args: argparse.Namespace) -> int:
+    with _client(args) as c:
+        c.request("digitize", on=args.state == "on")
+    print(f"digitizing {args.state}")
+    return 0
+
+
 def register(sub: Any) -> None:
     def add(name: str, help: str, func: Any) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help)
@@ -72,3 +79,5 @@ def register(sub: Any) -> None:
     p.add_argument("seconds", type=float)
     add("pair", "put the player in pairing mode for Bluetooth headphones", _pair)
     add("events", "follow the player's events (one JSON line each)", _events)
+    add("digitize", "write what plays to FLAC, one file per track", _digitize).add_argument(
+        "state", choices=("on", "off"))

@@ -38,7 +38,7 @@ MAX_LINE = 16 * 1024
 EVENT_BACKLOG = 1000  # events queued for one slow follower before it is dropped
 MAX_HOLD = 30.0  # s
 PAIR_HOLD = 3.0  # s: `pair` holds PAIR this long when the player has no pair() of its own
-COMMANDS = ("status", "press", "hold", "pair", "events", "ping", "help")
+COMMANDS = ("status", "press", "hold", "pair", "events", "record", "digitize", "ping", "help")
 
 
 class ControlSocketError(CapstanError):
@@ -185,6 +185,16 @@ class ControlServer:
             return {"ok": True}
         if cmd == "events":
             return {"ok": True, "following": True}
+        if cmd == "record":  # a planned playlist (capstan record --playlist) onto the tape
+            from capstan.recording.control import handle_record
+
+            return handle_record(self.player, request)
+        if cmd == "digitize":  # what plays to FLAC, a file per track (docs/tape-intelligence.md)
+            on = request.get("on", True)
+            if not isinstance(on, bool):
+                raise RequestError("digitize takes \"on\": true or false")
+            self.player.intelligence.digitizer.enable(on)
+            return {"ok": True, "digitizing": on}
         raise RequestError(f"unknown command {cmd!r} (commands: {', '.join(COMMANDS)})")
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> None:
