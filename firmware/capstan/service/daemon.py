@@ -75,7 +75,6 @@ class Daemon:
         self.ready = False
         self.update_confirmed = False
         self._started_at = loop.time()
-        self._player_keeps_state = False
 
     async def run(self, stop: asyncio.Event) -> int:
         from capstan.app import Player
@@ -85,18 +84,17 @@ class Daemon:
         self.report = await self.selftest(self.board, state_dir=str(self.state_dir))
         for finding in self.report.problems:
             log.warning("self-test: %s", finding.line())
-        self.player = Player(self.board, self.config, self.loop, self.bus,
-                             **self._state_hooks(Player))
-        if not self._player_keeps_state:
-            self._restore()
+        self.player = Player(
+            self.board, self.config, self.loop, self.bus, state=self.state,
+            load_counter=lambda: self.state.load("counter", None),
+            save_counter=lambda data: self.state.save_soon("counter", data,
+                                                           COUNTER_SAVE_INTERVAL))
         self.control = ControlServer(self.player, self.socket_path, group=self.socket_group,
                                      extra_status=self.status)
         await self.control.start()
         try:
             await self.player.start()
             try:
-                if not self._player_keeps_state:
-                    self.bus.subscribe(self._transport_changed, "transport")
                 for name, check in player_checks(self.player, self.loop).items():
                     self.watchdog.add_check(name, check)
                 self.watchdog.start()
@@ -118,7 +116,6 @@ class Daemon:
                 await self.player.stop()
         finally:
             await self.control.stop()
-            self._persist()
             self.state.flush()
         return 0
 
@@ -138,35 +135,3 @@ class Daemon:
             "uptime": round(self.loop.time() - self._started_at, 1),
             "state_writes": self.state.writes,
         }
-
-    # durable state ------------------------------------------------------------
-    def _state_hooks(self, player_class: Any) -> dict[str, Any]:
-        """A Player that keeps its own state (counter, volumes, pairings) gets the store."""
-        import inspect
-
-        params = inspect.signature(player_class).parameters
-        self._player_keeps_state = "state" in params and "save_counter" in params
-        if not self._player_keeps_state:
-            return {}
-        return {"state": self.state,
-                "load_counter": lambda: self.state.load("counter", None),
-                "save_counter": lambda data: self.state.save_soon("counter", data,
-                                                                  COUNTER_SAVE_INTERVAL)}
-
-    def _restore(self) -> None:
-        settings = self.state.load("settings", {"volume": self.player.audio.volume})
-        volume = settings.get("volume") if isinstance(settings, dict) else None
-        if isinstance(volume, int | float) and 0.0 <= volume <= 1.0:
-            self.player.audio.set_volume(float(volume))
-        # The counter is saved (see _transport_changed) for the transport to restore:
-        # it owns the counter and knows whether the cassette is the same one.
-
-    def _transport_changed(self, t: float, event: Any) -> None:
-        self.state.save_soon("counter", {"counter": round(self.player.counter, 1)},
-                             COUNTER_SAVE_INTERVAL)
-
-    def _persist(self) -> None:
-        if self.player is None or self._player_keeps_state:
-            return
-        self.state.save("settings", {"volume": self.player.audio.volume})
-        self.state.save("counter", {"counter": round(self.player.counter, 1)})
