@@ -17,6 +17,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one core, as on the player; before numpy loads
 
 import numpy as np  # noqa: E402
+
 from capstan.analysis.azimuth import AzimuthMeter  # noqa: E402
 from capstan.analysis.flutter import WowFlutterMeter  # noqa: E402
 from capstan.analysis.tone import ToneDetector  # noqa: E402

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from capstan.analysis.weighting import weighting_response
 
 RATE = 48000

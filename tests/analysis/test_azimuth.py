@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from capstan.analysis.azimuth import AzimuthMeter
 
 from .synth import RATE

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from capstan.analysis.wavfile import read_wav, write_wav
 from capstan.cli import main
 

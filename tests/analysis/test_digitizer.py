@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+
 from capstan.analysis import AnalysisError
 from capstan.analysis.digitizer import FlacEncoder, TrackWriter, WavEncoder, recover
 from capstan.analysis.tracks import Track

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from capstan.analysis import AnalysisError
 from capstan.analysis.fingerprint import (
     MATCH_THRESHOLD,

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from capstan.analysis import AnalysisError
 from capstan.analysis.flutter import WowFlutterMeter, measure_wow_flutter
 

@@ -1,6 +1,7 @@
 """The meter starts by itself: is a test tone playing?"""
 
 import numpy as np
+
 from capstan.analysis.tone import ToneDetector
 
 from .synth import RATE, fm_tone, mixtape

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from capstan.analysis.tracks import TrackDetector, detect_tracks
 
 from .synth import RATE, mixtape

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from capstan.analysis import filters
 from capstan.analysis.weighting import flutter_filters, weighting_db, weighting_response
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from capstan.audio.chain import AudioChain
 from capstan.board.alsa import AlsaCapture, AlsaPlayback, decode, encode
 from capstan.events import EventBus

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+
 from capstan.audio.chain import SETTLE, AudioChain
 from capstan.events import EventBus
 from capstan.sim.clock import SimulatedTimeLoop

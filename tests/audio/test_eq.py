@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from capstan.audio.filters import BlockFilter, highpass, lowpass
 from capstan.audio.tape_eq import (
     HeadFrontEnd,

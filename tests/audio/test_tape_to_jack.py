@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from capstan.sim.cassette import HISS_DBFS
 from capstan.sim.runner import run_scenario
 from capstan.sim.scenario import load_scenario

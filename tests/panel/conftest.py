@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from capstan.board.description import BoardDescription
 from capstan.sim.cassette import Cassette
 

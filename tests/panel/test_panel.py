@@ -7,12 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from panel_pilot import SIZE, run, until
+
 from capstan.board.description import BoardDescription
 from capstan.panel import run_live
 from capstan.panel.app import HELP, KEYS, PanelApp
 from capstan.panel.widgets import CassetteWindow, Headphones, Meters, Power, Transport
 from capstan.sim.cassette import Cassette
-from panel_pilot import SIZE, run, until
 
 
 def panel(tmp_path: Path, cassette: Path | None = None) -> PanelApp:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from capstan.board.description import BoardDescription
 from capstan.errors import ConfigError
 from capstan.panel.shelf import Shelf, default_data_dir

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from capstan.panel.sound import FLOOR_DB, JackTee, LevelMeter, WavSpeaker, open_speaker
 from capstan.sim.wavfile import read_wav
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from capstan.board.description import BoardDescription
 from capstan.panel.window import Reel, ReelSpin, draw_window
 from capstan.sim.cassette import Cassette

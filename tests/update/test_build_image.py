@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from capstan.update import minisign
 
 from .helpers import make_bundle

@@ -8,6 +8,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+
 from capstan.cli import main
 from capstan.update import archive, minisign, pack
 from capstan.update.bundle import MANIFEST, SIGNATURE, check_fits_player, open_bundle

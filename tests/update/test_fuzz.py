@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from capstan.update import archive, minisign
 from capstan.update.bundle import open_bundle
 from capstan.update.errors import BundleRejected
 from capstan.update.manifest import parse_manifest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from .helpers import make_bundle
 

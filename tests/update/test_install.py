@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from capstan.cli import main
 from capstan.update import ledger, minisign
 from capstan.update.boot import boot

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from capstan.update import minisign
 from capstan.update.errors import BundleRejected, KeyFileError
 
