@@ -13,6 +13,7 @@ counter (deck/counter.py) from the reel tachometers.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +40,7 @@ from capstan.devices.reels import AT_SPEED_AFTER, Reels
 from capstan.devices.relay import Interlock, RecordRelay
 from capstan.devices.tachometer import ReelTachometer
 from capstan.events import EventBus, Refused
+from capstan.power.player import PlayerPower
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,8 @@ class Player:
         self.headphones = Headphones(self, state)  # the simulator may bind its service first
         self.recording = Recorder(self, state)  # arming, level, marks: docs/recording.md
         self.intelligence = TapeIntelligence(self, state)  # docs/tape-intelligence.md
+        self.store = state  # flushed by safe_stop() before a power-off
+        self.power = PlayerPower.from_config(self, config.get("power"))  # docs/power.md
         self.started = False
 
     @property
@@ -139,10 +143,15 @@ class Player:
         self.intelligence.start()  # after the cassette check: a cassette found in is kept
         self.recording.start()  # after the tape intelligence: it shares the cassette's TOC
         self._watch = self.loop.call_later(WATCH_PERIOD, self._watchdog)
+        await self.power.start()  # last: a critical battery runs safe_stop() on the devices
         self.started = True
 
     async def stop(self) -> None:
         """Top-down: relay released and tape stopped first, then audio, then the board."""
+        try:
+            await self.power.stop()  # the last started, the first stopped
+        except Exception:
+            log.exception("could not stop the power service")
         if self._watch:
             self._watch.cancel()
         self.record_relay.release()
@@ -328,6 +337,42 @@ class Player:
             self.save_counter(state)
         except Exception:
             log.exception("could not save the tape counter")
+
+    # power ------------------------------------------------------------------
+    def can_finish(self, seconds: float, mode: str = "recording") -> bool:
+        """Is there charge for `seconds` more of `mode`? (the recording asks before the tape
+        moves; yes on input power and while the charge is unknown)."""
+        return self.power.can_finish(seconds, mode)
+
+    async def safe_stop(self, reason: str = "the battery is empty") -> None:
+        """Safe for the power to go: the recording closed with its TOC, the relay released,
+        the tape stopped, state saved. The power service runs it on a critical battery."""
+        recording = getattr(self, "recording", None)  # the recording closes itself cleanly
+        close = getattr(recording, "safe_stop", None)
+        if callable(close):
+            try:
+                result = close(reason)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("the recording did not close cleanly")
+        if self.deck.moving or self.deck.state in tp.RECORD_STATES:
+            self._dispatch(tp.Press("stop", "press"))  # relay released first, then the motor
+        for _ in range(50):  # the motor's ramp down takes about 0.1 s
+            if self.mechanism.settled:
+                break
+            await asyncio.sleep(0.02)
+        self.record_relay.release()
+        self.mechanism.off()
+        self._save_now()
+        memory = getattr(self, "cassettes", None)  # a CassetteMemory: the track list
+        for what, save in (("the track list", getattr(memory, "save", None)),
+                           ("the state", getattr(self.store, "flush", None))):
+            try:
+                if save is not None:
+                    save()
+            except Exception:
+                log.exception("could not save %s before the power-off", what)
 
     def status(self) -> dict[str, Any]:
         c = self.tape_counter

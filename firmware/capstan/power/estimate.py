@@ -45,6 +45,11 @@ class DischargeEstimator:
             if slope < 0:
                 self._learned[mode] = -slope
 
+    def forget(self) -> None:
+        """The charge jumped (a new estimate): the run so far says nothing about the rate."""
+        self._run.clear()
+        self._run_mode = None
+
     def rate(self, mode: str) -> float:
         """Percent per second this mode drains (positive)."""
         check_mode(mode)

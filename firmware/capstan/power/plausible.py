@@ -20,6 +20,7 @@ class Plausible:
         self._t: float | None = None
         self._rejected: list[float] = []
         self.discarded = 0
+        self.jumped = False       # the last accepted value was a real jump, not a step
 
     def check(self, now: float, value: float | None) -> bool:
         """True if `value` is believable; then it becomes the reference."""
@@ -27,20 +28,20 @@ class Plausible:
             self.discarded += value is not None
             return False
         if self.value is None or self._t is None or self._near(value, self.value, now - self._t):
-            return self._accept(now, value)
+            return self._accept(now, value, jumped=False)
         self._rejected.append(value)
         self._rejected = self._rejected[-self.agree:]
         if len(self._rejected) == self.agree and all(
                 self._near(v, value, 0.0) for v in self._rejected):
-            return self._accept(now, value)
+            return self._accept(now, value, jumped=True)
         self.discarded += 1
         return False
 
     def _near(self, a: float, b: float, dt: float) -> bool:
         return abs(a - b) <= self.jump + self.rate * max(dt, 0.0)
 
-    def _accept(self, now: float, value: float) -> bool:
-        self.value, self._t = value, now
+    def _accept(self, now: float, value: float, jumped: bool) -> bool:
+        self.value, self._t, self.jumped = value, now, jumped
         self._rejected.clear()
         return True
 

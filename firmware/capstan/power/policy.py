@@ -144,8 +144,9 @@ class BatteryPolicy:
         """Take an accepted state of charge (None: unreadable or discarded)."""
         if soc is not None:
             soc = min(100.0, soc)
-            if self.percent is None or self._soc_t is None:
-                self.percent = soc
+            if self.percent is None or self._soc_t is None or self._soc.jumped:
+                self.percent = soc  # a first reading, or the gauge restarted its estimate
+                self.estimator.forget()
             else:
                 alpha = 1 - math.exp(-(now - self._soc_t) / self.config.soc_time_constant)
                 self.percent += alpha * (soc - self.percent)

@@ -41,6 +41,9 @@ class SimSession:
                                        jack_wav=self.out_dir / "jack.wav", deck=self.deck)
         self.player = Player(self.board, self.config, self.loop)
         self.player.bus.subscribe(lambda t, e: self.log(e.to_dict()))
+        self.player.power.power_off = self._power_off  # a critical battery ends the run
+        self.powered_off: float | None = None
+        self._run_end: asyncio.Future[None] | None = None
         self.bluetooth: Any = None  # a sim.bluez.world.BluetoothWorld with add_headphones()
         self.seed = seed
         self._started = False
@@ -96,9 +99,25 @@ class SimSession:
         self.loop.call_at(t, action)
 
     def run_until(self, t: float) -> None:
+        """Run to `t`, or until the player powers off (then time stands still)."""
         self.start()
-        if t > self.loop.time():
-            self.loop.run_until_complete(asyncio.sleep(t - self.loop.time()))
+        if t <= self.loop.time() or self.powered_off is not None:
+            return
+        self._run_end = self.loop.create_future()
+        timer = self.loop.call_at(t, self._end_run)
+        try:
+            self.loop.run_until_complete(self._run_end)
+        finally:
+            timer.cancel()
+
+    def _end_run(self) -> None:
+        if self._run_end is not None and not self._run_end.done():
+            self._run_end.set_result(None)
+
+    def _power_off(self) -> None:
+        """The player's power-off after its safe sequence: the session stops here."""
+        self.powered_off = self.loop.time()
+        self._end_run()
 
     def run_for(self, seconds: float) -> None:
         self.run_until(self.loop.time() + seconds)
@@ -145,4 +164,5 @@ class SimSession:
                 "position": round(self.deck.position, 3),
                 "counter": round(self.player.counter, 3),
                 "chewed_metres": round(self.deck.motion.spill
-                                       * self.description.mechanism.nominal_speed, 4)}
+                                       * self.description.mechanism.nominal_speed, 4),
+                "powered_off": self.powered_off}
