@@ -67,7 +67,7 @@ def test_critical_during_a_recording_makes_everything_safe_before_the_shutdown(
     assert relay_off < motor_off  # bias and erase off while the tape still moves: no gap
     assert all(session.deck.outputs[r] == 0.0 for r in ("record_relay", "motor",
                                                         "head_solenoid", "wind_idler"))
-    assert session.final()["powered_off"] == session.powered_off
+    assert session.final()["powered_off"] == round(session.powered_off, 4)
     reread = StateStore(tmp_path / "state")  # what the card holds after the power-off
     assert reread.load("settings", {}) == {"volume": 0.4}
     toc = reread.load("cassette-current", {})["toc"]["A"]

@@ -165,4 +165,4 @@ class SimSession:
                 "counter": round(self.player.counter, 3),
                 "chewed_metres": round(self.deck.motion.spill
                                        * self.description.mechanism.nominal_speed, 4),
-                "powered_off": self.powered_off}
+                "powered_off": None if self.powered_off is None else round(self.powered_off, 4)}
