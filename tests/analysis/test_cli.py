@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capstan.analysis.wavfile import read_wav, write_wav
 from capstan.cli import main
+from capstan.wavfile import read_wav, write_wav
 
 from .synth import RATE, fm_tone, mixtape
 

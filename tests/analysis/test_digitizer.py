@@ -11,7 +11,7 @@ import soundfile
 from capstan.analysis import AnalysisError
 from capstan.analysis.digitizer import FlacEncoder, TrackWriter, WavEncoder, recover
 from capstan.analysis.tracks import Track
-from capstan.analysis.wavfile import read_wav
+from capstan.wavfile import read_wav
 
 RATE = 48000
 FRAME_BYTES = 8  # float32 stereo

@@ -47,7 +47,7 @@ def test_a_cassette_played_before_gets_its_toc_back(tmp_path: Path) -> None:
 def test_different_music_is_a_new_cassette(tmp_path: Path) -> None:
     import numpy as np
 
-    from capstan.analysis.wavfile import write_wav
+    from capstan.wavfile import write_wav
 
     state = tmp_path / "state"
     first = _play_from_the_start(tmp_path / "one", state, 20.0, 0.0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from capstan.analysis.wavfile import write_wav
+from capstan.wavfile import write_wav
 
 from .deckside import of, session
 

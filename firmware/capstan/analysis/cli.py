@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_wow_flutter(args: argparse.Namespace) -> int:
     from capstan.analysis.flutter import measure_wow_flutter
-    from capstan.analysis.wavfile import read_wav
+    from capstan.wavfile import read_wav
 
     samples, rate = read_wav(args.file)
     channel = 1 if args.channel == "right" and samples.shape[1] > 1 else 0
@@ -51,7 +51,7 @@ def run_wow_flutter(args: argparse.Namespace) -> int:
 
 def run_tracks(args: argparse.Namespace) -> int:
     from capstan.analysis.tracks import detect_tracks
-    from capstan.analysis.wavfile import read_wav
+    from capstan.wavfile import read_wav
 
     samples, rate = read_wav(args.file)
     tracks, marks = detect_tracks(samples, rate, min_gap_s=args.min_gap)

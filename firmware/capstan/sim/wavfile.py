@@ -1,7 +1,7 @@
-"""WAV helpers for the simulator: read any PCM WAV, and sparse memory-mapped 16-bit stereo files.
+"""WAV helpers for the simulator: stereo at the deck's rate, and sparse 16-bit tape tracks.
 
 A side of a C120 is an hour of 48 kHz stereo: 690 MB as 16-bit samples. The
-simulator keeps each side in a sparse WAV file mapped into memory, so blank
+simulator keeps each side in a sparse WAV file read and written in place, so blank
 tape costs no disk and no RAM.
 """
 
@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import struct
-import wave
 from pathlib import Path
 
 import numpy as np
+
+from capstan import wavfile as wav
 
 HEADER = 44
 
@@ -80,64 +81,24 @@ class TapeTrack:
 
 
 def read_wav(path: Path, rate: int) -> np.ndarray:
-    """Any 8/16/24/32-bit PCM WAV as float32 stereo (frames, 2) at `rate` (linear resampling)."""
-    with wave.open(str(path), "rb") as w:
-        channels, width, file_rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
-        raw = w.readframes(w.getnframes())
-    if width == 1:
-        x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128) / 128
-    elif width == 2:
-        x = np.frombuffer(raw, "<i2").astype(np.float32) / 32768
-    elif width == 3:
-        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
-        v = (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16))
-        v = np.where(v >= 1 << 23, v - (1 << 24), v)
-        x = v.astype(np.float32) / (1 << 23)
-    else:
-        x = np.frombuffer(raw, "<i4").astype(np.float32) / 2**31
-    x = x.reshape(-1, channels)
-    if channels == 1:
+    """Any PCM WAV as float32 stereo (frames, 2) at `rate`."""
+    x, file_rate = wav.read_wav(path)
+    if x.shape[1] == 1:
         x = np.repeat(x, 2, axis=1)
-    elif channels > 2:
+    elif x.shape[1] > 2:
         x = x[:, :2]
-    if file_rate != rate and len(x):
-        n = round(len(x) * rate / file_rate)
-        src = np.arange(n) * (file_rate / rate)
-        idx = np.arange(len(x))
-        x = np.stack([np.interp(src, idx, x[:, c]) for c in range(2)], axis=1).astype(np.float32)
-    return np.ascontiguousarray(x, dtype=np.float32)
+    return np.ascontiguousarray(wav.resample(x, file_rate, rate), dtype=np.float32)
 
 
 def to_int16(block: np.ndarray) -> np.ndarray:
     return (np.clip(block, -1.0, 32767 / 32768) * 32768).astype("<i2")
 
 
-class WavWriter:
-    """Streams float blocks to a 16-bit stereo WAV; the header is fixed up on close."""
-
-    def __init__(self, path: Path, rate: int) -> None:
-        self.path = Path(path)
-        self.rate = rate
-        self.frames = 0
-        self._f = open(self.path, "wb")
-        self._f.write(_header(0, rate))
-
-    def write(self, block: np.ndarray) -> None:
-        self._f.write(to_int16(block).tobytes())
-        self.frames += len(block)
-
-    def close(self) -> None:
-        if self._f.closed:
-            return
-        self._f.seek(0)
-        self._f.write(_header(self.frames, self.rate))
-        self._f.close()
+WavWriter = wav.WavWriter
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
     """A float array (frames,) or (frames, 2) as a 16-bit stereo WAV."""
     if samples.ndim == 1:
         samples = np.stack([samples, samples], axis=1)
-    w = WavWriter(path, rate)
-    w.write(samples)
-    w.close()
+    wav.write_wav(path, samples, rate)
