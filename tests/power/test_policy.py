@@ -169,3 +169,14 @@ def test_charge_led() -> None:
     feed(p, 8, [fault] * 2)
     assert p.charge_led(12.0) == (1.0, 12.5)
     assert p.charge_led(12.6) == (0.0, 13.0)
+
+
+def test_a_genuine_jump_re_anchors_the_filter_instead_of_drifting_to_it() -> None:
+    p = BatteryPolicy()  # the default 20 s filter
+    feed(p, 0, [cell(80.0)] * 3)
+    assert feed(p, 6, [cell(9.0)] * 2) == []            # two readings: not yet believed
+    assert p.percent == pytest.approx(80.0)
+    feed(p, 10, [cell(9.0)])                            # the third agrees: a new estimate
+    assert p.percent == pytest.approx(9.0)              # not 80 % drifting down for a minute
+    assert feed(p, 12, [cell(9.0)] * 2) == ["warning"]  # three accepted low readings
+    assert not p.estimator.measured("wired")            # the jump is no discharge rate

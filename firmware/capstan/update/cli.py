@@ -62,6 +62,7 @@ def run_install(args: argparse.Namespace) -> int:
     from capstan.update.slots import Layout
 
     layout = Layout(args.root)
+    _check_power(args.root)
     done = install(args.bundle, layout, key=load_key(layout, args.key))
     print(f"installed capstan {done.version} into slot {done.slot} "
           f"({done.files_checked} files hashed again); it is on trial from the next start")
@@ -117,6 +118,7 @@ def run_boot(args: argparse.Namespace) -> int:
     from capstan.update.notify import sd_notify
     from capstan.update.slots import Layout
 
+    _check_power(args.root)
     this_boot = trial.boot_id()
     deadline = trial.DEFAULT_DEADLINE if args.deadline is None else args.deadline
     report = boot(args.root, this_boot=this_boot, now=time.monotonic(), deadline=deadline)
@@ -130,6 +132,14 @@ def run_boot(args: argparse.Namespace) -> int:
         state = trial.watch(Layout(args.root), this_boot, time.monotonic, time.sleep, restart)
         print(f"trial: {state}")
     return 0
+
+
+def _check_power(root: Path) -> None:
+    """On the player itself (root /), installs wait for a charger or 30 % of battery."""
+    if Path(root) == Path("/"):
+        from capstan.power.update_check import install_power_check
+
+        install_power_check()
 
 
 def run_confirm(args: argparse.Namespace) -> int:

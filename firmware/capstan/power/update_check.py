@@ -1,0 +1,117 @@
+"""May an update install now? One reading of the charger and the gauge, for the updater.
+
+The updater (`capstan update boot`) runs in its own process before the daemon, so it
+reads the chips itself, once: an install may start when the charger has input power
+or the battery is at `MIN_BATTERY` (30 %) or more. What cannot be read does not
+block (docs/updates.md): a bench supply or a board without battery must stay
+updatable, and an install cut by a power loss is safe anyway. A reading is taken
+until two readings agree, so one garbage read decides nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from capstan.board.protocols import I2CBus
+from capstan.chips import bq25895, max17048
+from capstan.chips.bq25895 import BQ25895
+from capstan.chips.max17048 import MAX17048
+from capstan.errors import HardwareFault
+
+log = logging.getLogger(__name__)
+
+MIN_BATTERY = 30.0  # % (capstan.update.power.MIN_BATTERY as a fraction)
+ATTEMPTS = 4
+BACKOFF = 0.005  # s, doubled after each failed attempt
+
+
+def power_ok_on(bus: I2CBus, gauge_address: int = max17048.ADDRESS,
+                charger_address: int = bq25895.ADDRESS,
+                sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Charger input present, or battery ≥ 30 %; True when neither can be read."""
+    input_power = _agreeing(lambda: _input_present(bus, charger_address), sleep)
+    if input_power:
+        return True
+    soc = _agreeing(lambda: _state_of_charge(bus, gauge_address), sleep, tolerance=1.0)
+    if soc is None:
+        log.warning("update power check: the fuel gauge cannot be read: allowing the install")
+        return True
+    if soc < MIN_BATTERY:
+        log.warning("update power check: battery %.0f %% without a charger: not now "
+                    "(plug in the charger, or charge to %.0f %%)", soc, MIN_BATTERY)
+        return False
+    return True
+
+
+def install_power_check(open_bus: Callable[[], Any] | None = None) -> None:
+    """Make `capstan.update.power.power_ok()` read the board's chips (lazily, when asked)."""
+    from capstan.update.power import set_power_check
+
+    set_power_check(lambda: _check_board(open_bus))
+
+
+def _check_board(open_bus: Callable[[], Any] | None) -> bool:
+    from capstan.board.description import load_board
+
+    try:
+        d = load_board()
+        bus = open_bus() if open_bus is not None else _smbus(d.i2c_bus)
+    except Exception as exc:  # no I2C here (a laptop, i2c_arm off): nothing to read
+        log.warning("update power check: cannot open the I2C bus (%s): allowing the install",
+                    exc)
+        return True
+    try:
+        return power_ok_on(bus, d.i2c["fuel_gauge"].address, d.i2c["charger"].address)
+    finally:
+        close = getattr(bus, "close", None)
+        if callable(close):
+            close()
+
+
+def _smbus(number: int) -> Any:
+    from smbus2 import SMBus
+
+    return SMBus(number)
+
+
+def _input_present(bus: I2CBus, address: int) -> bool | None:
+    status = BQ25895(bus, address).read_status()
+    return status.power_good if status.plausible else None
+
+
+def _state_of_charge(bus: I2CBus, address: int) -> float | None:
+    soc = MAX17048(bus, address).state_of_charge
+    return soc if 0.0 <= soc <= 102.0 else None
+
+
+def _agreeing(read: Callable[[], Any], sleep: Callable[[float], None],
+              tolerance: float = 0.0, tries: int = 3) -> Any:
+    """The first reading that agrees (within `tolerance`) with an earlier one, or None."""
+    seen: list[Any] = []
+    for _ in range(tries):
+        value = _retried(read, sleep)
+        if value is None:
+            continue
+        for earlier in seen:
+            if (value == earlier if isinstance(value, bool)
+                    else abs(value - earlier) <= tolerance):
+                return value
+        seen.append(value)
+    return None
+
+
+def _retried(read: Callable[[], Any], sleep: Callable[[float], None]) -> Any:
+    delay = BACKOFF
+    for attempt in range(ATTEMPTS):
+        try:
+            return read()
+        except (OSError, HardwareFault) as exc:
+            if attempt == ATTEMPTS - 1:
+                log.debug("update power check: %s", exc)
+                return None
+            sleep(delay)
+            delay *= 2
+    return None
