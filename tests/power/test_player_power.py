@@ -151,3 +151,13 @@ def test_can_finish_answers_from_the_charge(session: SimSession) -> None:
     st = player.power.status()
     assert {"percent", "voltage", "supply", "remaining"} <= set(st)  # the front panel's keys
     assert st["supply"] == "battery" and st["percent"] == pytest.approx(80.0, abs=1.0)
+
+
+def test_the_pi_powers_off_through_systemd_and_the_simulator_through_its_session(
+        session: SimSession) -> None:
+    from capstan.power.player import default_power_off
+    from capstan.power.poweroff import systemctl_poweroff
+
+    assert default_power_off("pi") is systemctl_poweroff
+    assert default_power_off("sim") is None
+    assert session.player.power.power_off == session._power_off

@@ -7,10 +7,19 @@ import logging
 
 log = logging.getLogger(__name__)
 
+# --no-ask-password: the daemon has no terminal; without the polkit grant it fails at once
+POWEROFF = ("systemctl", "--no-ask-password", "poweroff")
+
 
 async def systemctl_poweroff() -> None:
     """`systemctl poweroff`: systemd stops the daemon (which saves again on the way out),
     syncs and halts. The charger keeps the cell connected until then."""
-    proc = await asyncio.create_subprocess_exec("systemctl", "poweroff")
+    try:
+        proc = await asyncio.create_subprocess_exec(*POWEROFF)
+    except OSError as exc:
+        log.error("cannot run %s: %s", " ".join(POWEROFF), exc)
+        return
     if await proc.wait() != 0:
-        log.error("systemctl poweroff failed (exit %s)", proc.returncode)
+        log.error("%s failed (exit %s): the daemon runs as user capstan; is the polkit rule "
+                  "for org.freedesktop.login1.power-off installed?", " ".join(POWEROFF),
+                  proc.returncode)
