@@ -380,7 +380,7 @@ class Player:
                 "mode": self.mechanism.mode.value, "length": c.length,
                 "calibrated": c.calibrated,
                 "remaining": None if c.remaining is None else round(c.remaining, 1),
-                "tape": self.intelligence.status()}
+                "tape": self.intelligence.status(), "power": self.power.status()}
 
 
 async def run_player(player: Player, stop: asyncio.Event) -> None:

@@ -90,7 +90,11 @@ class PlayerPower:
 
     def status(self) -> dict[str, Any]:
         """percent, voltage, supply, level, gauge_known, faults, remaining (s), mode."""
-        return {**self.service.status(), "mode": self.service.mode}
+        st = self.service.status()
+        for key, digits in (("percent", 1), ("voltage", 3), ("remaining", 0)):
+            if st[key] is not None:
+                st[key] = round(st[key], digits)
+        return {**st, "mode": self.service.mode}
 
     def remaining(self, mode: str | None = None) -> float | None:
         """Seconds of playing time left in `mode` (default: the current one), None if unknown."""
