@@ -278,15 +278,15 @@ class Player:
     def _tape_at_speed(self) -> bool:
         m = self.mechanism
         now = self.loop.time()
-        return (m.mode == tp.Mode.PLAY and m.settled and now - m.changed_at >= AT_SPEED_AFTER / 2
-                and self.reel_pair.moving(now, m.changed_at))
+        return (m.mode == tp.Mode.PLAY and m.settled and now - m.drive_since >= AT_SPEED_AFTER / 2
+                and self.reel_pair.moving(now, m.drive_since))
 
     def _watchdog(self) -> None:
         """Every WATCH_PERIOD: deadlines, reel safety, the record relay, the counter."""
         now = self.loop.time()
         self._watch = self.loop.call_later(WATCH_PERIOD, self._watchdog)
         self._dispatch(tp.Tick())
-        mode, since = self.deck.mode(), self.mechanism.changed_at
+        mode, since = self.deck.mode(), self.mechanism.drive_since  # not while it spins down
         if mode != tp.Mode.STOP:
             r = self.reel_pair
             near = self.tape_counter.near_end(mode != tp.Mode.REWIND)
@@ -303,8 +303,9 @@ class Player:
         if self.deck.state == tp.State.NO_CASSETTE:
             return
         m = self.mechanism
-        at_speed = (m.mode == tp.Mode.PLAY and m.settled and now - m.changed_at > AT_SPEED_AFTER)
-        self.reel_pair.sample(self.tape_counter, self.mechanism.motor.reverse, at_speed)
+        # at speed: the motor (estimated) has reached its play duty, not merely a while after
+        # the mode change; edges are signed by the direction they came in
+        self.reel_pair.sample(self.tape_counter, m.motor.reverse, m.at_speed(now), m.reversed_at)
         length = self.tape_counter.length
         if length and length != self._identified:
             self._identified = length

@@ -3,9 +3,11 @@
 A mode change is planned (`plan`, pure) from what the actuators are doing now
 to what the new mode needs, as timed steps: mute the DAC, ramp the motor down,
 move the head/pinch solenoid and the FF/REW idler, let them settle, ramp the
-motor up, unmute. Nothing is ever switched under a turning motor: the head
-never closes on, and the idler never swings into, a moving tape. `off()` is the
-safety stop: everything at once, no ramps.
+motor up, unmute. Nothing is ever switched under a turning motor: the motor
+coasts on after its drive is cut (a first-order lag, the board's
+`motor_time_constant`), so the mechanism keeps an estimate of its speed and
+waits until it has spun down before the head closes, the idler swings in or the
+direction pin flips. `off()` is the safety stop: everything at once, no ramps.
 
 The timings are a `Profile`. "direct-drive" is the reference mechanism of
 REFERENCE.md; docs/transport.md describes how a solenoid-sequenced mechanism
@@ -15,6 +17,7 @@ REFERENCE.md; docs/transport.md describes how a solenoid-sequenced mechanism
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +26,8 @@ from capstan.deck.transport import Mode
 from capstan.devices.actuators import Motor, Solenoid
 
 RAMP_STEP = 0.02  # s between motor duty steps
+STILL = 0.02  # of full speed: below this the motor counts as stopped (spun down)
+AT_SPEED = 0.01  # within this share of its duty the motor has reached its speed
 
 
 @dataclass(frozen=True)
@@ -50,23 +55,53 @@ class Step:
     ramp: float = 0.0  # motor: seconds to reach the duty
 
 
+def spin_down(spec: Mechanism, spin: float, duty: float, ramp: float) -> float:
+    """Seconds until a motor turning at `spin` (share of full speed), driven at `duty` and
+    ramped to 0 over `ramp`, has coasted down below STILL (first-order lag)."""
+    tau = spec.motor_time_constant
+    n = max(1, round(ramp / RAMP_STEP)) if duty > 0 and ramp > 0 else 0
+    t = 0.0
+    for k in range(1, n):  # the ramp's steps (as _ramp writes them), then no drive at all
+        drive = duty * (1 - k / n)
+        spin = drive + (spin - drive) * math.exp(-RAMP_STEP / tau)
+        t += RAMP_STEP
+    if spin <= STILL:
+        return t
+    return t + tau * math.log(spin / STILL)
+
+
 def plan(profile: Profile, spec: Mechanism, mode: Mode, head: bool, idler: bool, duty: float,
-         reverse: bool) -> list[Step]:
-    """Timed steps from the actuators' state now to `mode`."""
+         reverse: bool, spin: float | None = None) -> list[Step]:
+    """Timed steps from the actuators' state now to `mode`. `spin` is the motor's speed now
+    (share of full, estimated; the PWM duty if not given): a motor that still coasts is
+    let spin down before the head closes, the idler swings in or the direction flips."""
+    spin = duty if spin is None else spin
     want_head = mode == Mode.PLAY
     want_idler = mode in (Mode.FAST_FORWARD, Mode.REWIND)
     want_rev = mode == Mode.REWIND
     want_duty = {Mode.STOP: 0.0, Mode.PLAY: spec.play_duty}.get(mode, spec.wind_duty)
     steps = [Step(0.0, "mute")]
     t = 0.0
-    reconfigure = head != want_head or idler != want_idler or (duty > 0 and reverse != want_rev)
-    if duty > 0 and (reconfigure or want_duty == 0):
-        steps.append(Step(0.0, "motor", 0.0, reverse, profile.ramp_down))
-        t = profile.ramp_down
-    if head != want_head:
-        steps.append(Step(t, "head", float(want_head)))
-    if idler != want_idler:
-        steps.append(Step(t, "idler", float(want_idler)))
+    turning = spin > STILL or duty > 0
+    reconfigure = head != want_head or idler != want_idler or (turning and reverse != want_rev)
+    still = 0.0  # s until the motor has spun down, if it must
+    if turning and (reconfigure or want_duty == 0):
+        if duty > 0:
+            steps.append(Step(0.0, "motor", 0.0, reverse, profile.ramp_down))
+            t = profile.ramp_down
+        engaging = (want_head and not head) or (want_idler and not idler)
+        if want_duty > 0 and (engaging or reverse != want_rev):
+            still = max(t, spin_down(spec, spin, duty, profile.ramp_down))
+    if head and not want_head:  # releasing is safe as soon as the drive is off
+        steps.append(Step(t, "head", 0.0))
+    if idler and not want_idler:
+        steps.append(Step(t, "idler", 0.0))
+    if not turning or still > 0:
+        t = max(t, still)
+        if want_head and not head:
+            steps.append(Step(t, "head", 1.0))
+        if want_idler and not idler:
+            steps.append(Step(t, "idler", 1.0))
     if want_head and not head:
         t += profile.head_settle
     elif want_idler and not idler:
@@ -92,6 +127,28 @@ class TapeMechanism:
         self.speed_trim = 0.0  # fraction added to the play duty (a measured speed error, negated)
         self._pending: set[asyncio.TimerHandle] = set()
         self.changed_at = 0.0
+        self.drive_since = 0.0  # when the motor began driving the present mode
+        self.reversed_at: float | None = None  # when the direction pin last changed
+        self._spin = (0.0, 0.0, 0.0)  # (time, signed speed then, signed drive since): estimate
+
+    def _now(self) -> float:
+        return self.loop.time() if self.loop is not None else 0.0
+
+    def speed(self, now: float | None = None) -> float:
+        """The motor's speed as estimated from what it was driven with (share of full, signed:
+        < 0 in reverse): the board's first-order lag, so it coasts on after the drive stops."""
+        if self.loop is None:
+            return -self.motor.duty if self.motor.reverse else self.motor.duty
+        now = self._now() if now is None else now
+        t, v, drive = self._spin
+        return drive + (v - drive) * math.exp(-max(0.0, now - t) / self.spec.motor_time_constant)
+
+    def at_speed(self, now: float) -> bool:
+        """Playing, the sequence done and the motor within AT_SPEED of its duty (estimated):
+        the tape runs at the capstan's speed."""
+        duty = self.motor.duty
+        return (self.mode == Mode.PLAY and self.settled and duty > 0 and not self.motor.reverse
+                and abs(self.speed(now) - duty) <= AT_SPEED * duty)
 
     @property
     def settled(self) -> bool:
@@ -102,7 +159,7 @@ class TapeMechanism:
         self._cancel()
         self.mode = mode
         steps = plan(self.profile, self.spec, mode, self.head.is_engaged, self.idler.is_engaged,
-                     self.motor.duty, self.motor.reverse)
+                     self.motor.duty, self.motor.reverse, abs(self.speed()))
         if mode == Mode.PLAY:
             steps = [Step(s.at, s.action, min(1.0, s.value * (1 + self.speed_trim)), s.reverse,
                           s.ramp) if s.action == "motor" and s.value > 0 else s for s in steps]
@@ -111,6 +168,8 @@ class TapeMechanism:
                 self._do(s, immediate=True)
             return
         self.changed_at = now = self.loop.time()
+        up = next((s.at for s in steps if s.action == "motor" and s.value > 0), 0.0)
+        self.drive_since = now + up  # the reels turn for this mode from here (not while coasting)
         for s in steps:
             if s.at <= 0 and not (s.action == "motor" and s.ramp > 0):
                 self._do(s)
@@ -160,7 +219,14 @@ class TapeMechanism:
             self._later(now + (k - 1) * RAMP_STEP, self._set_motor, duty, reverse)
 
     def _set_motor(self, duty: float, reverse: bool) -> None:
-        self.motor.run(max(0.0, duty), reverse)  # direction kept while the motor spins down
+        self._drive(max(0.0, duty), reverse)  # direction kept while the motor spins down
+
+    def _drive(self, duty: float, reverse: bool) -> None:
+        now = self._now()
+        if reverse != self.motor.reverse:
+            self.reversed_at = now
+        self._spin = (now, self.speed(now), -duty if reverse else duty)
+        self.motor.run(duty, reverse)
 
     def _cancel(self) -> None:
         for h in self._pending:
@@ -171,7 +237,7 @@ class TapeMechanism:
         """The safety stop: motor off, head and idler released, all at once."""
         self._cancel()
         self.mode = Mode.STOP
-        self.motor.run(0.0, self.motor.reverse)  # no drive; never flip a coasting motor
+        self._drive(0.0, self.motor.reverse)  # no drive; never flip a coasting motor
         self.head.release()
         self.idler.release()
         self.mute(False)

@@ -25,7 +25,7 @@ OVERSHOOT = 1.0  # s past the target: wind back rather than play from there
 AGAIN_WITHIN = 1.0  # s: FF pressed again this soon after a skip adds a track
 WIND_FRESH = 1.5  # s: a wind younger than this began with the skip's own press
 STEP = 1.2  # s of tape wound between two listens: a 2 s gap cannot slip between them
-WIND_S = 0.12  # s of wind per step while the counter does not know the position yet
+WIND_S = 0.2  # s of wind per step (from when the motor drives) while the position is unknown
 SAMPLE_S = 0.25  # s of listening in play
 SILENT_SHARE = 0.9  # of the sample's 5 ms frames below the threshold: a gap
 SOUND_FRAMES = 3  # 15 ms of sound end a gap (clicks are shorter)
@@ -163,6 +163,7 @@ class MusicSearch:
         self.target, self._then = target, then
         self.forward = target > pos
         self._reversals = 0
+        self._speed, self._changed = 0.0, False  # measured afresh: an old wind's is stale
         state = self.ears.player.deck.state.value
         if abs(target - pos) < 0.3 and state == "playing":
             self._arrive()
@@ -176,9 +177,11 @@ class MusicSearch:
 
     def _step_blind(self) -> None:
         self.phase, self._then, self._seen = "blind", "sample", None
-        self._blind_until = self.ears.loop.time() + WIND_S + (
-            2 * SAMPLE_S if self.direction == "previous" else 0.0)
         self._drive("ff" if self.direction == "next" else "rew")
+        # timed from when the motor winds: the mechanism first lets it spin down from play
+        start = max(self.ears.loop.time(), self.ears.player.mechanism.drive_since)
+        self._blind_until = start + WIND_S + (2 * SAMPLE_S if self.direction == "previous"
+                                              else 0.0)
         self._schedule()
 
     _blind_until = 0.0
@@ -210,14 +213,20 @@ class MusicSearch:
                 self._speed = (pos - self._seen[1]) / max(now - self._seen[0], 1e-3)
             self._seen, self._changed = (now, pos), True
         if self.phase == "locate":
+            # where the tape would come to rest if PLAY were pressed now: the speed is
+            # signed, so a tape still coasting the other way (the mechanism lets the motor
+            # spin down before it reverses) is not taken for one that has arrived
             ahead = pos + self._speed * (now - self._seen[0])  # the counter is 50 ms coarse
-            coast = abs(self._speed) * COAST_S
-            over = (ahead + coast - self.target) if self.forward else (
-                self.target - ahead + coast)
-            if over >= 0:
-                if over > OVERSHOOT and self._reversals < 2:  # too late: wind back to it
-                    self._reversals += 1
+            rest = ahead + self._speed * COAST_S
+            over = (rest - self.target) if self.forward else (self.target - rest)
+            # judged only once the tape is seen winding the wanted way: right after a wind
+            # is asked for, it may still coast the other way for a while
+            measured = self._changed and self._speed != 0 and (self._speed > 0) == self.forward
+            if over >= 0 and measured:
+                if over > OVERSHOOT and self._reversals < 2:
+                    self._reversals += 1  # too late, winding this way: wind back to it
                     self.forward = not self.forward
+                    self._speed, self._changed, self._seen = 0.0, False, None
                     self._drive("ff" if self.forward else "rew")
                 else:
                     self._arrive()

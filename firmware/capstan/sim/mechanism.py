@@ -35,18 +35,24 @@ class ReelSensor:
     rpm: float = 0.0
 
     def advance(self, omega: float, t0: float, t1: float) -> list[tuple[float, bool]]:
-        """Turn at omega rad/s from t0 to t1; returns the edges (time, new level)."""
+        """Turn at omega rad/s (signed) from t0 to t1; returns the edges (time, new level).
+
+        The phase is signed: a disc that turns back re-crosses the mark it last passed, so
+        the edges it gives are those of a real disc, not a count that only grows."""
         self.rpm = omega * 60 / (2 * math.pi)
-        turns = abs(omega) * (t1 - t0) / (2 * math.pi)
-        self.turns += turns
-        edges_before = self.phase
+        turns = omega * (t1 - t0) / (2 * math.pi)
+        self.turns += abs(turns)
+        before = self.phase
         self.phase += turns * self.pulses_per_turn * 2
+        after = self.phase
+        if after >= before:  # marks k with before < k <= after, in order
+            crossed = range(math.floor(before) + 1, math.floor(after) + 1)
+        else:  # turning back: marks k with after < k <= before, the nearest first
+            crossed = range(math.floor(before), math.floor(after), -1)
+        span = after - before
         out = []
-        first = math.floor(edges_before) + 1
-        last = math.floor(self.phase)
-        span = self.phase - edges_before
-        for k in range(first, last + 1):
-            frac = (k - edges_before) / span if span else 1.0
+        for k in crossed:
+            frac = (k - before) / span if span else 1.0
             self.level = not self.level
             out.append((t0 + frac * (t1 - t0), self.level))
         return out
@@ -66,7 +72,7 @@ class TapeMotion:
     idler: bool = False
     speed_error: float = 0.0
     flutter_percent: float = 0.0
-    motor: float = 0.0  # duty the motor has reached (first-order lag)
+    motor: float = 0.0  # signed duty the motor has reached (first-order lag; < 0 reversed)
     stalled: set[str] = field(default_factory=set)
     spill: float = 0.0  # seconds of tape pulled out while the take-up was stalled
     speed: float = 0.0  # tape speed at the head now, seconds of tape per second
@@ -86,7 +92,7 @@ class TapeMotion:
         return (c.position + self.spill) if c else 0.0
 
     def _capstan_speed(self, t: float) -> float:
-        v = self.motor / self.mech.play_duty * (1 + self.speed_error)
+        v = max(self.motor, 0.0) / self.mech.play_duty * (1 + self.speed_error)
         if self.flutter_percent:
             v *= 1 + self.flutter_percent / 100 * math.sqrt(2) * math.sin(
                 2 * math.pi * FLUTTER_HZ * t)
@@ -95,8 +101,11 @@ class TapeMotion:
     def step(self, t0: float, t1: float) -> tuple[list, list, str | None]:
         """Advance from t0 to t1. Returns (take-up edges, supply edges, tape event or None)."""
         dt = t1 - t0
-        self.motor += (self.duty - self.motor) * (1 - math.exp(-dt / self.mech.motor_time_constant))
-        if self.motor < 1e-4 and self.duty == 0:
+        # The motor's speed is signed: flipping the direction pin of a motor that still turns
+        # brakes it through zero before it turns the other way; it never reverses at once.
+        drive = -self.duty if self.reverse else self.duty
+        self.motor += (drive - self.motor) * (1 - math.exp(-dt / self.mech.motor_time_constant))
+        if abs(self.motor) < 1e-4 and self.duty == 0:
             self.motor = 0.0
         c = self.cassette
         event = None
@@ -110,11 +119,11 @@ class TapeMotion:
         pos = c.position
         r_take = c.pack_radius(pos)
         r_sup = c.pack_radius(c.duration - pos - self.spill)
-        if self.head:  # pinch roller on the capstan
-            v = self._capstan_speed(t1) if not self.reverse else 0.0
-        elif self.idler:  # fast wind: the idler drives one spindle
+        if self.head:  # pinch roller on the capstan (a capstan turning back does not pull)
+            v = self._capstan_speed(t1)
+        elif self.idler:  # fast wind: the idler swings to the spindle its turning drives
             omega = 2 * math.pi * self.mech.wind_spindle_rpm / 60 * self.motor
-            v = -omega * r_sup / nominal if self.reverse else omega * r_take / nominal
+            v = omega * r_sup / nominal if self.motor < 0 else omega * r_take / nominal
         else:
             v = 0.0
         take_up_v = v  # seconds of tape per second wound onto the take-up
@@ -132,7 +141,7 @@ class TapeMotion:
             v = take_up_v = 0.0
         elif v < 0 and "take_up" in self.stalled:
             v = take_up_v = 0.0
-        self.strain = self.motor > 0.05 and v == 0 and (self.head or self.idler)
+        self.strain = abs(self.motor) > 0.05 and v == 0 and (self.head or self.idler)
         self.speed = v
         if take_up_v:
             c.position = pos + take_up_v * dt
