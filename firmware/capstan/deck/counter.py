@@ -140,10 +140,20 @@ class TapeCounter:
     def position(self) -> float | None:
         """Seconds of tape on the take-up reel (from the side's physical start), or None."""
         if self._anchor is None:
-            return None
+            return self._from_the_hub()
         length, turns0, r0 = self._anchor
         g = self.geoms[length]
         return g.seconds(r0 + (self._turns[0] - turns0) * g.thickness)
+
+    def _from_the_hub(self) -> float | None:
+        """After a full rewind, before the length is known: near the hub the tape wound on
+        is 2π·r_hub per turn whatever its thickness (the thickness only enters as n²·t), so
+        any cassette's geometry counts the first minutes to a few hundredths of a second."""
+        if not self.calibrated or self._fixed_r0 is None or not self._samples:
+            return None
+        g = sorted(self.geoms.values(), key=lambda g: g.thickness)[len(self.geoms) // 2]
+        return g.seconds(self._fixed_r0 + (self._turns[0] - self._samples[0].take_up)
+                         * g.thickness)
 
     @property
     def remaining(self) -> float | None:
