@@ -9,6 +9,7 @@ Everything it observes goes to `log` as report events.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import random
 from collections.abc import Callable
@@ -70,6 +71,12 @@ class SimDeck:
         self._t = self.loop.time()
         self._schedule()
 
+    @functools.cached_property
+    def _tach_pins(self) -> tuple[Any, Any]:
+        # looked up once: gpiozero's pin lookup walks the header's pin table every time
+        t = self.board.tachometers
+        return self.factory.gpio(t["take_up"].pin), self.factory.gpio(t["supply"].pin)
+
     def edge_time(self) -> float:
         """When the edge being delivered happened (the physics' time, else the loop's)."""
         return self._edge_t if self._edge_t is not None else self.loop.time()
@@ -91,8 +98,7 @@ class SimDeck:
     def advance(self, t0: float, t1: float) -> None:
         m = self.motion
         take_edges, sup_edges, event = m.step(t0, t1)
-        take_pin = self.factory.gpio(self.board.tachometers["take_up"].pin)
-        sup_pin = self.factory.gpio(self.board.tachometers["supply"].pin)
+        take_pin, sup_pin = self._tach_pins
         edges = [(t, level, take_pin) for t, level in take_edges]
         edges += [(t, level, sup_pin) for t, level in sup_edges]
         edges.sort(key=lambda e: e[0])
@@ -252,10 +258,20 @@ class SimDeck:
         on_oxide = (pos > leader) & (pos < c.duration - leader)
         speed = abs(m.speed)
         if speed > 0.01:
-            hiss = self.rng.standard_normal((frames, 2)).astype(np.float32) * c.hiss_rms
-            out += hiss * on_oxide[:, None] * min(speed, 1.0)
+            out += self._hiss(frames) * (on_oxide[:, None] * (c.hiss_rms * min(speed, 1.0)))
         # the head preamp's 120 µs curve: too bright for Type II/IV until the firmware corrects it
         return self._preamp(out, c.tape_type)
+
+    @functools.cached_property
+    def _noise(self) -> np.ndarray:
+        """Five seconds of white noise (unit RMS), drawn once from the deck's seed."""
+        return self.rng.standard_normal((1 << 18, 2)).astype(np.float32)
+
+    def _hiss(self, frames: int) -> np.ndarray:
+        """Unit-RMS noise for one block: a slice of the noise bank at a random place
+        (drawing fresh Gaussian noise for every block costs more than the rest of the head)."""
+        start = self.random.randrange(len(self._noise) - frames)
+        return self._noise[start:start + frames]
 
     def play_out(self, t0: float, block: np.ndarray) -> None:
         """What the DAC puts out from t0 on: heard on the jack, recorded while the relay is on."""

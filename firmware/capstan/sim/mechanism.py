@@ -156,8 +156,13 @@ class TapeMotion:
         """Where the head was on the tape (seconds) at each of `times` (interpolated)."""
         if not self.history:
             return np.full(len(times), self.head_position)
-        ts = np.fromiter((h[0] for h in self.history), float, len(self.history))
-        ps = np.fromiter((h[1] for h in self.history), float, len(self.history))
+        h = self.history
+        # the last 16 steps (160 ms) cover every block the deck renders or records
+        recent = np.array([h[i] for i in range(max(0, len(h) - 16), len(h))])
+        ts, ps = recent[:, 0], recent[:, 1]
+        if times[0] < ts[0] and len(h) > 16:  # an older time: use the whole history
+            recent = np.array(h)
+            ts, ps = recent[:, 0], recent[:, 1]
         out = np.interp(times, ts, ps)
         late = times > ts[-1]
         if late.any():
