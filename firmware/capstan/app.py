@@ -73,8 +73,8 @@ class Player:
         from capstan.audio.chain import AudioChain
         from capstan.audio.tape_eq import tape_type_from_notches
         from capstan.bluetooth.player import Headphones
-        from capstan.recording.recorder import Recorder
         from capstan.intelligence import TapeIntelligence
+        from capstan.recording.recorder import Recorder
 
         self.board, self.config, self.loop = board, config, loop
         self.bus = bus or EventBus(loop.time)

@@ -28,6 +28,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "bluetooth": {"enabled": True},
     "intelligence": {"digitize": False, "digitize_dir": "", "digitize_format": "flac",
                      "speed_trim": True},
+    # [power] takes capstan.power.config.PowerConfig's keys; empty: its defaults.
+    "power": {},
 }
 
 
@@ -49,6 +51,12 @@ def load_config(path: Path | str | None = None,
             if section not in config:
                 raise ConfigError(f"{where}: unknown section [{section}] "
                                   f"(known: {', '.join(config)})")
+            if section == "power":  # checked (and named on error) by PowerConfig
+                from capstan.power.config import PowerConfig
+
+                PowerConfig.from_dict({**config["power"], **values})
+                config["power"].update(values)
+                continue
             for key, value in values.items():
                 if key not in config[section]:
                     raise ConfigError(f"{where}: unknown key {section}.{key}")

@@ -44,6 +44,12 @@ def test_install_into_a_tree_is_complete_and_idempotent(tmp_path: Path) -> None:
     assert unit.read_bytes() == (ROOT / "system" / "systemd" / "capstan.service").read_bytes()
     wants = unit.parent / "multi-user.target.wants" / "capstan.service"
     assert wants.readlink() == Path("/etc/systemd/system/capstan.service")
+    etc = tree / "etc"
+    assert (etc / "systemd/system/multi-user.target.wants/capstan-update.service").is_symlink()
+    assert (etc / "capstan/board.toml").read_bytes() == (ROOT / "hardware/board.toml").read_bytes()
+    for f in ("bluetooth/main.conf", "bluetooth/input.conf",
+              "polkit-1/rules.d/50-capstan-poweroff.rules"):
+        assert (etc / f).read_bytes() == (ROOT / "system/rootfs/etc" / f).read_bytes(), f
     config = (tree / "boot" / "firmware" / "config.txt").read_text()
     assert config.startswith("arm_64bit=1\ndtoverlay=vc4-kms-v3d\n")  # the user's lines kept
     for line in ("dtparam=i2c_arm=on", "dtparam=i2s=on", "dtoverlay=capstan-i2s"):

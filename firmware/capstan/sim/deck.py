@@ -191,6 +191,7 @@ class SimDeck:
         """The cell's state of charge and whether the charger has input power."""
         self.power.battery.percent = percent
         self.power.charger.plugged = charger
+        self.power.gauge.sample()  # the gauge reads the new cell at once, not at its next sample
 
     # faults --------------------------------------------------------------
     def fault(self, name: str) -> None:
