@@ -41,7 +41,7 @@ def test_critical_during_a_recording_makes_everything_safe_before_the_shutdown(
     session.player.cassettes = CassetteMemory(store)  # the TOC the recording writes
     session.make_cassette("C60", position=100.0)
     session.set_line_in(MIXTAPE, at=0.0)
-    session.deck.set_battery(5.6, charger=False)
+    session.deck.set_battery(30.0, charger=False)
     session.run_until(0.5)
     record(session)
     session.run_until(5.0)
@@ -49,6 +49,8 @@ def test_critical_during_a_recording_makes_everything_safe_before_the_shutdown(
     assert session.deck.outputs["record_relay"] == 1.0
     assert session.player.power.mode == "recording"
     store.save_soon("settings", {"volume": 0.4}, within=3600)  # pending, not yet written
+    session.run_until(30.0)
+    session.deck.fault("cell_sag")  # a worn cell sags under the record load: critical
     session.run_until(600.0)
 
     events = session.events

@@ -29,7 +29,8 @@ from capstan.sim.pins import SimFactory
 PHYSICS_TICK = 0.01  # s of simulated time per physics step
 HEAD_LAG = PHYSICS_TICK + 0.001  # s: the playhead is rendered this far behind the capture clock
 FAULTS = ("stall_take_up", "stall_supply", "release_reels", "i2c_nack", "i2c_garbage",
-          "alsa_overrun", "gauge_dead")
+          "alsa_overrun", "gauge_dead", "cell_sag")
+SAGGING_CELL_OHMS = 1.5  # a worn cell: under the record load it sags below 3.4 V
 
 ReportLog = Callable[[dict[str, Any]], None]
 
@@ -213,6 +214,8 @@ class SimDeck:
         elif name == "gauge_dead":
             addr = self.board.i2c["fuel_gauge"].address
             self.i2c.inject_nack(10**9, addr)
+        elif name == "cell_sag":
+            self.power.battery.internal_resistance = SAGGING_CELL_OHMS
         elif name == "alsa_overrun":
             self.overruns_pending += 1
 
