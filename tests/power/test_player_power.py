@@ -163,3 +163,16 @@ def test_the_pi_powers_off_through_systemd_and_the_simulator_through_its_session
     assert default_power_off("pi") is systemctl_poweroff
     assert default_power_off("sim") is None
     assert session.player.power.power_off == session._power_off
+
+
+def test_a_side_the_battery_cannot_finish_is_not_started(session: SimSession) -> None:
+    session.make_cassette("C60", position=100.0)
+    session.set_line_in(MIXTAPE, at=0.0)
+    session.deck.set_battery(5.6, charger=False)
+    session.run_until(0.5)
+    record(session)
+    session.run_until(5.0)
+    refused = of(session.events, "refused", action="record")
+    assert refused and "plug in the charger" in refused[0]["reason"]
+    assert session.player.deck.state.value != "recording"
+    assert not of(session.events, "pin", role="record_relay", value=1.0)
