@@ -59,7 +59,8 @@ def _run(args: argparse.Namespace) -> int:
                 with contextlib.suppress(NotImplementedError):
                     loop.add_signal_handler(sig, stop.set)
             daemon = Daemon(board, config, loop, socket_path=socket_path, notifier=notifier,
-                            state_dir=state_dir)
+                            state_dir=state_dir,
+                            update_root=Path("/") if kind == "pi" else None)
             return await daemon.run(stop)
         finally:
             if board.deck is not None:

@@ -6,8 +6,8 @@ Start-up order (each step undone in reverse in `finally`):
 2. the state store; the Player, with its saved settings;
 3. the control socket (so `capstan status` can say what is wrong from now on);
 4. the Player starts; the watchdog starts pinging while the player is healthy;
-5. READY=1 with the self-test's summary; then, only if nothing critical failed, the
-   update trial (if any) is confirmed.
+5. READY=1 with the self-test's summary, only if nothing critical failed (the unit then
+   confirms an update on trial, as root); the last update's result flashes on the LEDs.
 
 On stop: STOPPING=1, the watchdog stops, the player stops (tape stopped, relay
 released), the socket closes, the state is flushed to the card.
@@ -59,13 +59,13 @@ class Daemon:
                  loop: asyncio.AbstractEventLoop, *, socket_path: Path | str,
                  notifier: Notifier | None = None, state_dir: Path | str | None = None,
                  selftest: SelfTest = run_selftest, socket_group: int | None = None,
-                 confirm_update: Callable[[], bool] | None = None) -> None:
+                 update_root: Path | None = None) -> None:
         self.board, self.config, self.loop = board, config, loop
         self.socket_path = Path(socket_path)
         self.notifier = notifier or Notifier()
         self.state_dir = Path(state_dir or config["player"]["state_dir"])
         self.selftest, self.socket_group = selftest, socket_group
-        self.confirm_update = confirm_update
+        self.update_root = update_root  # "/" on the Pi: show the last update's result
         self.bus = EventBus(loop.time)
         self.state = StateStore(self.state_dir, self.bus, loop)
         self.watchdog = Watchdog(loop, self.notifier)
@@ -73,7 +73,6 @@ class Daemon:
         self.player: Any = None
         self.control: Any = None
         self.ready = False
-        self.update_confirmed = False
         self._started_at = loop.time()
 
     async def run(self, stop: asyncio.Event) -> int:
@@ -107,8 +106,10 @@ class Daemon:
                 else:
                     self.notifier.ready(self.report.summary())
                     self.ready = True
-                if self.confirm_update is not None and self.ready:
-                    await self._confirm_update(self.confirm_update)
+                if self.update_root is not None:
+                    from capstan.update.leds import show_update_result
+
+                    show_update_result(self.player, self.update_root, self.state)
                 await stop.wait()
             finally:
                 self.notifier.stopping("stopping: tape stopped, outputs safe")
@@ -118,12 +119,6 @@ class Daemon:
             await self.control.stop()
             self.state.flush()
         return 0
-
-    async def _confirm_update(self, confirm: Callable[[], bool]) -> None:
-        try:  # file locks and renames: off the loop
-            self.update_confirmed = await self.loop.run_in_executor(None, confirm)
-        except Exception as exc:  # the player plays on; the trial's deadline decides
-            log.error("could not confirm the update trial: %s", exc)
 
     # status -----------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -1,0 +1,54 @@
+"""The last update's result on the LEDs, once, at the first start after it (docs/updates.md).
+
+A player has no screen: besides UPDATE-RESULT.txt on the card, the daemon shows
+the outcome for ten seconds after its start:
+
+| outcome | LED | pattern |
+| --- | --- | --- |
+| INSTALLED | status (green) | fast blink |
+| ROLLED BACK | REC (red) | fast blink |
+| REFUSED | REC (red) | slow blink |
+| NOT YET (not enough charge) | charge (amber) | slow blink |
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from capstan.devices import leds as lp
+from capstan.events import Event
+from capstan.update.ledger import last_outcome, read_result
+from capstan.update.slots import Layout
+
+SHOW_FOR = 10.0  # s
+PATTERNS = {
+    "INSTALLED": ("status", lp.blink(0.25)),
+    "ROLLED BACK": ("rec", lp.blink(0.25)),
+    "REFUSED": ("rec", lp.blink(1.0)),
+    "NOT YET": ("charge", lp.blink(1.0)),
+}
+
+
+@dataclass(frozen=True)
+class UpdateShown(Event):
+    type: ClassVar[str] = "update"
+    what: str  # the outcome, as in UPDATE-RESULT.txt
+
+
+def show_update_result(player: Any, root: Path, store: Any) -> str | None:
+    """Flash the last update's outcome if it has not been shown yet; returns it (or None)."""
+    layout = Layout(root)
+    outcome = last_outcome(layout)
+    if outcome is None:
+        return None
+    digest = hashlib.sha256((read_result(layout) or "").encode()).hexdigest()
+    if store.load("update-shown", {}).get("result") == digest:
+        return None
+    led, pattern = PATTERNS[outcome]
+    player.led_players[led].flash(pattern, SHOW_FOR)
+    player.bus.publish(UpdateShown(outcome))
+    store.save("update-shown", {"result": digest})
+    return outcome
