@@ -241,3 +241,15 @@ def os_getpid() -> int:
     import os
 
     return os.getpid()
+
+
+def test_a_critical_battery_ends_the_daemon_on_the_simulated_board(tmp_path: Path) -> None:
+    r = Rig(tmp_path)
+    try:
+        r.deck.set_battery(4.0, charger=False)
+        r.run_until(30.0)
+        assert r.task.done() and r.task.result() == 0  # powered "off": the daemon ended
+        assert r.systemd.first("STOPPING=1") > r.systemd.first("READY=1")
+        assert all(r.deck.outputs[o] == 0.0 for o in ("motor", "record_relay"))
+    finally:
+        r.close()

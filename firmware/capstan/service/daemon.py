@@ -88,6 +88,8 @@ class Daemon:
             load_counter=lambda: self.state.load("counter", None),
             save_counter=lambda data: self.state.save_soon("counter", data,
                                                            COUNTER_SAVE_INTERVAL))
+        if self.board.kind == "sim":  # no machine to switch off: the daemon ends instead
+            self.player.power.power_off = stop.set
         self.control = ControlServer(self.player, self.socket_path, group=self.socket_group,
                                      extra_status=self.status)
         await self.control.start()
