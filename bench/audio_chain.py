@@ -20,34 +20,10 @@ import sys
 import time
 
 import numpy as np
+from streams import Capture, DacBytes
 
 RATE = 48000
 SIZES = (64, 128, 256, 512, 1024, 2048)
-
-
-class _Capture:
-    rate, channels, period, overruns = RATE, 2, 1024, 0
-
-    def start(self, cb: object) -> None:
-        self.cb = cb
-
-    def stop(self) -> None: ...
-
-
-class _DacBytes:
-    """What AlsaPlayback.write does on the loop's thread: encode and hand over."""
-
-    rate, channels, period, underruns = RATE, 2, 1024, 0
-
-    def __init__(self) -> None:
-        from capstan.board.alsa import encode
-
-        self.encode, self.last = encode, b""
-
-    def write(self, block: np.ndarray) -> None:
-        self.last = self.encode(block, "S16_LE")
-
-    def close(self) -> None: ...
 
 
 def time_per_period(frames: int, seconds: float) -> float:
@@ -56,8 +32,8 @@ def time_per_period(frames: int, seconds: float) -> float:
     from capstan.sim.clock import SimulatedTimeLoop
 
     loop = SimulatedTimeLoop()
-    capture = _Capture()
-    chain = AudioChain(capture, _DacBytes(), loop, volume=0.7, gated=False)
+    capture = Capture()
+    chain = AudioChain(capture, DacBytes(), loop, volume=0.7, gated=False)
     chain.set_tape_type("II")
     chain.start()
     t = np.arange(frames * 64) / RATE

@@ -17,30 +17,10 @@ import argparse
 import time
 
 import numpy as np
+from streams import Capture, DacBytes
 
 RATE = 48000
 SIZES = (256, 512, 1024, 2048)
-
-
-class _Capture:
-    rate, channels, period, overruns = RATE, 2, 1024, 0
-
-    def start(self, cb: object) -> None:
-        self.cb = cb
-
-    def stop(self) -> None: ...
-
-
-class _Bytes:
-    rate, channels, period, underruns = RATE, 2, 1024, 0
-
-    def __init__(self) -> None:
-        from capstan.board.alsa import encode
-
-        self.encode, self.last = encode, b""
-
-    def write(self, block: np.ndarray) -> None:
-        self.last = self.encode(block, "S16_LE")
 
 
 def time_per_period(frames: int, seconds: float) -> float:
@@ -51,10 +31,10 @@ def time_per_period(frames: int, seconds: float) -> float:
     from capstan.sim.clock import SimulatedTimeLoop
 
     loop = SimulatedTimeLoop()
-    capture = _Capture()
+    capture = Capture()
     capture.period = frames
-    chain = AudioChain(capture, _Bytes(), loop, volume=0.7, gated=False)
-    chain.outputs.add("bluetooth", _Bytes())
+    chain = AudioChain(capture, DacBytes(), loop, volume=0.7, gated=False)
+    chain.outputs.add("bluetooth", DacBytes())
     chain.outputs.select("bluetooth")
     chain.outputs.feeds_record = True  # the DAC records while the headphones monitor
     feed = RecordFeed(RATE, 2, loop.time, "II")
