@@ -159,7 +159,9 @@ class Headphones:
         first = self.unavailable is None or not self._said
         self.unavailable, self._said = why, True
         if first:
-            log.warning("headphones: %s", why)
+            # expected on the simulated board without [[headphones]]: no need to warn there
+            log.log(logging.INFO if self.player.board.kind == "sim" else logging.WARNING,
+                    "headphones: %s", why)
             self.player.bus.publish(Notice("bluetooth", f"no Bluetooth headphones: {why}"))
         else:
             log.info("headphones: %s", why)
