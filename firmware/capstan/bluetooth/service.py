@@ -49,11 +49,12 @@ class HeadphonesService:
     def __init__(self, events: EventBus, load: Callable[[], Sequence[str]],
                  save: Callable[[Sequence[str]], None], config: BluetoothConfig | None = None,
                  route: HeadphoneRoute | None = None, bus: MessageBus | None = None,
-                 gatt: GattReader = read_gatt_battery) -> None:
+                 gatt: GattReader | None = None) -> None:
         self.config = config or BluetoothConfig()
         self.events = events
         self.route = route or HeadphoneRoute(pause_on_loss=self.config.pause_on_loss)
-        self._load, self._save, self._gatt = load, save, gatt
+        self._load, self._save = load, save
+        self._gatt: GattReader = gatt or self._read_gatt
         self._bus, self._own_bus = bus, bus is None
         self.pairing = pairing.PairingState(window=self.config.window, dwell=self.config.dwell)
         self.link = reconnect.LinkState(backoff=self.config.backoff)
@@ -248,6 +249,9 @@ class HeadphonesService:
                 return
         if self.bluez.device(address).get("Connected") and self.link.connected != address:
             self._step_link(reconnect.LinkUp(address))
+
+    async def _read_gatt(self, address: str, path: str) -> int | None:
+        return await read_gatt_battery(self.bluez.bus, self.bluez.objects, path)
 
     async def _read_battery(self, address: str) -> None:
         path = self.bluez.path_of(address)

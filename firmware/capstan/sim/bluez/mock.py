@@ -46,6 +46,14 @@ class BluezMock:
                                               "RSSI": Variant("n", rssi)})
         return path
 
+    async def add_battery(self, address: str, percent: int) -> None:
+        """BlueZ's Battery1 on the device (a classic headphone's HFP/AVRCP battery report)."""
+        await self.mock("AddBattery", "ssy", [HCI, address, percent])
+
+    async def add_gatt_battery(self, address: str, percent: int) -> str:
+        """The GATT Battery Service (0x180F, Battery Level 0x2A19) under the device."""
+        return str(await self.mock("AddGattBattery", "ssy", [HCI, address, percent]))
+
     async def remote_pair(self, address: str, method: str, agent_owner: str) -> bool:
         return bool(await self.mock("RemotePair", "ssss", [HCI, address, method, agent_owner]))
 

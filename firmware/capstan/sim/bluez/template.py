@@ -18,6 +18,12 @@ Changes against python-dbusmock 0.38.1 (each marked "Capstan:" below):
   ``RemoveA2DPTransport`` play BlueZ's part of an A2DP stream towards a real
   BlueALSA daemon (SetConfiguration, MediaTransport1.Acquire handing out one end
   of a socket pair, State idle -> active, ClearConfiguration).
+- ``ServicesResolved`` follows ``Connected`` (bleak waits for it after connecting).
+- ``AddBattery``: ``org.bluez.Battery1`` (``Percentage``) on a device, as BlueZ
+  shows a classic headphone's HFP/AVRCP battery report.
+- ``AddGattBattery``: the GATT Battery Service (0x180F) with its Battery Level
+  characteristic (0x2A19, ``ReadValue``) under a device, as BlueZ exports an LE
+  peripheral's GATT database; ``SetGattBattery`` changes the level.
 
 This creates the expected methods and properties of the object manager
 org.bluez object (/), the manager object (/org/bluez), but no adapters or
@@ -420,9 +426,11 @@ def _page_timeout(device):
 
 
 def _set_connected(device, connected):
-    # Capstan: keep the property and the mock's flag in step, and signal it.
+    # Capstan: keep the property and the mock's flag in step, and signal it. Services are
+    # resolved with the link, as bluetoothd reports once SDP/GATT discovery is done.
     device.connected = connected
-    device.UpdateProperties(DEVICE_IFACE, {"Connected": dbus.Boolean(connected)})
+    device.UpdateProperties(DEVICE_IFACE, {"Connected": dbus.Boolean(connected),
+                                           "ServicesResolved": dbus.Boolean(connected)})
 
 
 @dbus.service.method(DEVICE_IFACE, in_signature="", out_signature="")
@@ -1000,3 +1008,80 @@ def RemoveA2DPTransport(_self, adapter_device_name, device_address):
                                 (dbus.ObjectPath(transport_path),), None, None)
     transport.socket.close()
     _self.RemoveObject(transport_path)
+
+
+# ---------------------------------------------------------------------------
+# Capstan additions: a headphone's battery, through Battery1 or the GATT Battery Service.
+
+BATTERY_IFACE = "org.bluez.Battery1"
+GATT_SERVICE_IFACE = "org.bluez.GattService1"
+GATT_CHARACTERISTIC_IFACE = "org.bluez.GattCharacteristic1"
+BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
+BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
+
+
+def _interfaces_added(path, interface, props):
+    mockobject.objects["/"].EmitSignal(OBJECT_MANAGER_IFACE, "InterfacesAdded", "oa{sa{sv}}",
+                                       [dbus.ObjectPath(path), {interface: props}])
+
+
+@dbus.service.method(BLUEZ_MOCK_IFACE, in_signature="ssy", out_signature="")
+def AddBattery(_self, adapter_device_name, device_address, percent):
+    """BlueZ's Battery1 on the device (a classic headphone's HFP/AVRCP report).
+
+    Later levels: UpdateProperties on the device's org.bluez.Battery1.
+    """
+    path, device = _device(adapter_device_name, device_address)
+    props = {"Percentage": dbus.Byte(percent), "Source": dbus.String("HFP")}
+    device.AddProperties(BATTERY_IFACE, props)
+    _interfaces_added(path, BATTERY_IFACE, props)
+
+
+def _read_value(characteristic, options):
+    value = characteristic.props[GATT_CHARACTERISTIC_IFACE]["Value"]
+    return dbus.Array([dbus.Byte(b) for b in value], signature="y")
+
+
+@dbus.service.method(BLUEZ_MOCK_IFACE, in_signature="ssy", out_signature="s")
+def AddGattBattery(self, adapter_device_name, device_address, percent):
+    """The GATT Battery Service with its Battery Level characteristic under the device, and the
+    service's UUID among the device's UUIDs. Returns the characteristic's path."""
+    path, device = _device(adapter_device_name, device_address)
+    service_path, char_path = path + "/service0010", path + "/service0010/char0011"
+    service = {
+        "UUID": dbus.String(BATTERY_SERVICE_UUID),
+        "Device": dbus.ObjectPath(path),
+        "Primary": dbus.Boolean(True),
+        "Handle": dbus.UInt16(0x10),
+        "Includes": dbus.Array([], signature="o"),
+    }
+    characteristic = {
+        "UUID": dbus.String(BATTERY_LEVEL_UUID),
+        "Service": dbus.ObjectPath(service_path),
+        "Value": dbus.Array([dbus.Byte(percent)], signature="y"),
+        "Notifying": dbus.Boolean(False),
+        "Flags": dbus.Array(["read", "notify"], signature="s"),
+        "Handle": dbus.UInt16(0x11),
+        "MTU": dbus.UInt16(23),
+    }
+    self.AddObject(service_path, GATT_SERVICE_IFACE, service, [])
+    _interfaces_added(service_path, GATT_SERVICE_IFACE, service)
+    self.AddObject(char_path, GATT_CHARACTERISTIC_IFACE, characteristic, [
+        ("ReadValue", "a{sv}", "ay", _read_value),
+        ("WriteValue", "aya{sv}", "", ""),
+        ("StartNotify", "", "", ""),
+        ("StopNotify", "", "", ""),
+    ])
+    _interfaces_added(char_path, GATT_CHARACTERISTIC_IFACE, characteristic)
+    uuids = [str(u) for u in device.props[DEVICE_IFACE]["UUIDs"]]
+    if BATTERY_SERVICE_UUID not in uuids:
+        device.UpdateProperties(DEVICE_IFACE, {"UUIDs": dbus.Array([*uuids, BATTERY_SERVICE_UUID], signature="s")})
+    return char_path
+
+
+@dbus.service.method(BLUEZ_MOCK_IFACE, in_signature="ssy", out_signature="")
+def SetGattBattery(_self, adapter_device_name, device_address, percent):
+    """The headphone's Battery Level characteristic now reads PERCENT."""
+    path, _device_obj = _device(adapter_device_name, device_address)
+    characteristic = mockobject.objects[path + "/service0010/char0011"]
+    characteristic.UpdateProperties(GATT_CHARACTERISTIC_IFACE, {"Value": dbus.Array([dbus.Byte(percent)], signature="y")})
