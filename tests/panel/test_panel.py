@@ -136,8 +136,8 @@ def test_shelf_eject_flip_and_fault_from_the_keyboard(tmp_path: Path) -> None:
             await pilot.press("enter")  # the first fault: stall the take-up reel
             await until(pilot, lambda: "take_up" in bench.deck.motion.stalled, "stall")
             await pilot.press("h")
-            await until(pilot, lambda: any("not available yet" in line for line in bench.lines),
-                        "headphones say they are not there yet")
+            await until(pilot, lambda: any("pairing_mode" in line for line in bench.lines),
+                        "the simulated headphones go into pairing mode")
             pressed: list[str] = []
             bench.player.bus.subscribe(
                 lambda t, e: pressed.append(e.button) if e.action == "press" else None, "button")

@@ -194,7 +194,7 @@ class PanelApp(App[int]):
         self.push_screen(ChoiceScreen("Inject a fault", list(FAULTS)), chosen)
 
     def action_headphones(self) -> None:
-        """Simulated headphones into pairing mode — once the simulator has headphones."""
+        """The simulated headphones ("Sim Cans") into pairing mode; hold PAIR to pair them."""
         bench = self.bench
         if bench is None:
             return
@@ -202,11 +202,11 @@ class PanelApp(App[int]):
         start_pairing = getattr(headphones, "start_pairing", None)
         if callable(start_pairing):
             start_pairing()
-            bench.note("headphones: pairing mode")
+            bench.note("headphones: pairing mode — hold PAIR (B) to pair them")
         else:
-            bench.note(f"headphones: {NOT_YET} (the simulator has no Bluetooth headphones)")
-            self.notify(f"Bluetooth headphones are {NOT_YET} in the simulator.",
-                        title="headphones")
+            why = bench.player.headphones.unavailable or NOT_YET
+            bench.note(f"headphones: no simulated Bluetooth ({why})")
+            self.notify(f"No simulated Bluetooth headphones: {why}", title="headphones")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         name = event.button.id or ""

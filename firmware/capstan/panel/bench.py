@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import tempfile
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -20,13 +22,16 @@ from capstan.board import Board, open_board
 from capstan.board.description import BoardDescription, load_board
 from capstan.config import load_config
 from capstan.events import Event
-from capstan.panel.sound import JackTee, LevelMeter, open_speaker
+from capstan.panel.sound import HeadphonesTee, JackTee, LevelMeter, open_speaker
 from capstan.sim.cassette import Cassette
 from capstan.sim.deck import FAULTS, SimDeck
 
 TAP = 0.1  # s a tapped button stays down
 HOLD = 2.0  # s a held button stays down
 LOG_LINES = 200
+# the bench's one pair of simulated headphones: only the `h` key puts them in pairing mode
+HEADPHONES = {"address": "00:1B:66:5C:A7:01", "name": "Sim Cans", "rssi": -50, "battery": 80,
+              "pairing_at": None}
 
 
 class Bench:
@@ -38,9 +43,11 @@ class Bench:
         self.data_dir = Path(data_dir)
         self.description = description or load_board()
         self.config = config or load_config(overrides={"player": {"board": "sim"}})
-        period = self.config["player"]["period"]
+        period = self.period = self.config["player"]["period"]
+        self.out_dir = self.data_dir  # set to a scratch directory when Bluetooth starts
         self.lines: deque[str] = deque(maxlen=LOG_LINES)
         self._t0 = loop.time()
+        self.seed = seed
         self.deck = SimDeck(self.description, loop, seed=seed, log=self._deck_event)
         self.board: Board = open_board("sim", self.description, loop, period, deck=self.deck)
         speaker, self.speaker_name = open_speaker(
@@ -51,6 +58,8 @@ class Bench:
         self.board.playback = self.jack  # before the Player builds its audio chain on it
         self.player = Player(self.board, self.config, loop)
         self.player.bus.subscribe(self._player_event)
+        self.headphones_meter = LevelMeter(loop.time)
+        self.bluetooth: Any = None  # a sim.bluez.world.BluetoothWorld once started, if possible
         self.started = False
         self._log_handler = _PanelLog(self)
 
@@ -59,9 +68,33 @@ class Bench:
         # the firmware's warnings belong on the panel: a full-screen terminal has no stderr
         logging.getLogger("capstan").addHandler(self._log_handler)
         self.deck.start()
+        await self._start_bluetooth()
         await self.player.start()
         self.started = True
         self.note(f"sound to the {self.speaker_name}")
+
+    async def _start_bluetooth(self) -> None:
+        """The simulated Bluetooth world (private dbus-daemon, BlueZ mock, real BlueALSA) with
+        the bench's headphones; without those tools the player says why and plays the jack."""
+        from capstan.sim.bluez.world import attach_running
+
+        try:
+            # the world's files (bus socket, daemon logs) are scratch; a short path because a
+            # unix socket's path may not exceed 107 bytes
+            self.out_dir = Path(tempfile.mkdtemp(prefix="capstan-bt-"))
+            self.bluetooth = await attach_running(self, [dict(HEADPHONES)], self.seed)
+        except Exception as exc:  # a daemon that would not start: say so, play on
+            self.player.headphones.unavailable = f"the simulated Bluetooth did not start: {exc}"
+            self.bluetooth = None
+            return
+        if self.bluetooth is not None:  # the sound follows the headphones: to the speaker too
+            output = self.player.headphones.output
+            output.open_stream = lambda address: HeadphonesTee(self.jack, self.headphones_meter)
+            output.in_thread = False
+
+    def log(self, event: dict[str, Any]) -> None:
+        """The simulated world's events (a headphone in pairing mode, …), as the deck's are."""
+        self._deck_event(event)
 
     async def stop(self) -> None:
         """Top-down: the player, then the deck and the board; the cassette keeps its place."""
@@ -70,6 +103,11 @@ class Bench:
                 await self.player.stop()
         finally:
             self.started = False
+            if self.bluetooth is not None:
+                self.bluetooth.close()
+                self.bluetooth = None
+            if self.out_dir != self.data_dir:
+                shutil.rmtree(self.out_dir, ignore_errors=True)
             self.deck.stop()
             self.board.close()
             self.jack.close()

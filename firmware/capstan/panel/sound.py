@@ -117,6 +117,7 @@ class JackTee:
                  muted: Callable[[], bool]) -> None:
         self.jack, self.speaker, self.meter, self._muted = jack, speaker, meter, muted
         self.rate, self.channels, self.period = jack.rate, jack.channels, jack.period
+        self.headphones_block: np.ndarray | None = None
 
     @property
     def underruns(self) -> int:
@@ -126,6 +127,9 @@ class JackTee:
         self.jack.write(block)
         heard = np.zeros_like(block) if self._muted() else block
         self.meter.feed(heard)
+        extra, self.headphones_block = self.headphones_block, None
+        if extra is not None and extra.shape == heard.shape:
+            heard = heard + extra  # the headphones' block of this period (HeadphonesTee)
         try:
             self.speaker.write(heard)
         except Exception:  # the sound card went away: the deck plays on
@@ -137,6 +141,29 @@ class JackTee:
             self.speaker.close()
         finally:
             self.jack.close()
+
+
+class HeadphonesTee:
+    """A PlaybackStream: the simulated headphones' output on the panel.
+
+    Each block goes through the headphones' meter and to the laptop's speaker. The
+    speaker has one writer, the jack's tee: the chain writes the active output first and
+    then the jack (silence while the headphones play), so the block waits here for the
+    tee to mix it into that same period's write.
+    """
+
+    underruns = 0
+
+    def __init__(self, tee: JackTee, meter: LevelMeter) -> None:
+        self.tee, self.meter = tee, meter
+        self.rate, self.channels, self.period = tee.rate, tee.channels, tee.period
+
+    def write(self, block: np.ndarray) -> None:
+        self.meter.feed(block)
+        self.tee.headphones_block = block
+
+    def close(self) -> None:
+        self.tee.headphones_block = None
 
 
 class _Silent:

@@ -151,6 +151,9 @@ class Meters(Readout):
         if chain is not None and hasattr(chain, "peak_dbfs"):
             rows.append(("tape", list(chain.peak_dbfs), list(chain.rms_dbfs)))
         rows.append(("jack", bench.meter.peak_db, bench.meter.rms_db))
+        if getattr(bench, "bluetooth", None) is not None:  # what the headphones are sent
+            hp = bench.headphones_meter
+            rows.append(("bt", hp.peak_db, hp.rms_db))
         t = Text()
         for source, peaks, rmss in rows:
             for ch, name in enumerate("LR"):
@@ -189,7 +192,8 @@ class Power(Readout):
 
 
 class Headphones(Readout):
-    """Bluetooth headphones as the firmware sees them, once the Bluetooth layer is wired."""
+    """Bluetooth headphones as the firmware sees them (``player.headphones.status()``), and
+    the simulated headphones' own state (pairing mode) marked as the simulator's."""
 
     def show(self, bench: Bench) -> None:
         st = _status(bench.player, "headphones", "bluetooth")
@@ -197,14 +201,39 @@ class Headphones(Readout):
         t.append("Bluetooth  ", "grey70")
         if not st:
             t.append(NOT_YET, "grey50")
+        elif st.get("available") is False:
+            t.append("unavailable: ", "bold")
+            t.append(str(st.get("why_not") or "no Bluetooth"), "grey70")
         else:
+            names = _names(bench)
             connected = st.get("connected")
-            t.append(f"connected {connected}" if connected else "no headphones")
+            if connected:
+                t.append(f"connected {names.get(connected, connected)}", "bold dodger_blue1")
+                battery = (st.get("battery") or {}).get(connected)
+                if isinstance(battery, int | float):
+                    t.append(f"  battery {battery:.0f} %")
+            else:
+                t.append("no headphones connected")
             if st.get("pairing"):
-                t.append("  pairing open", "bold dodger_blue1")
-            if st.get("output"):
-                t.append(f"  → {st['output']}", "grey70")
+                t.append("  pairing window open", "bold dodger_blue1")
+            known = [names.get(a, a) for a in st.get("known") or []]
+            t.append("\npaired     ", "grey70")
+            t.append(", ".join(known) if known else "none")
+            t.append("   output  ", "grey70")
+            t.append(str(st.get("active_output") or "jack"))
+            world = getattr(bench, "bluetooth", None)
+            waiting = sorted(getattr(world, "in_pairing_mode", ()))
+            if waiting:
+                t.append(f"\n{', '.join(names.get(a, a) for a in waiting)} in pairing mode",
+                         "bold")
+                t.append("  (simulator)", "grey50")
         self.show_text(t)
+
+
+def _names(bench: Bench) -> dict[str, str]:
+    """Address -> name of the simulated headphones (the firmware's status has addresses)."""
+    world = getattr(bench, "bluetooth", None)
+    return {a: str(h.get("name", a)) for a, h in getattr(world, "headphones", {}).items()}
 
 
 def _status(player: Any, *names: str) -> dict[str, Any]:

@@ -128,7 +128,8 @@ class BluetoothWorld:
             body=[f"type='signal',sender='{defs.BLUEZ}',interface='{defs.PROPERTIES}'"]))
         self.radio.add_message_handler(self._on_message)
         for address, h in self.headphones.items():
-            self.loop.call_at(h.get("pairing_at", 0.0), self.start_pairing, address)
+            if h.get("pairing_at", 0.0) is not None:  # None: only start_pairing() (the panel's h)
+                self.loop.call_at(h.get("pairing_at", 0.0), self.start_pairing, address)
 
     def bind(self, service: Any) -> None:
         """The firmware's HeadphonesService that runs against this world."""
@@ -183,6 +184,9 @@ class BluetoothWorld:
             self._added.add(address)
             name = self.headphones.get(address, {}).get("name", "headphones")
             await self.mock.add_device(address, name, rssi=rssi)
+            battery = self.headphones.get(address, {}).get("battery")
+            if battery is not None:  # BlueZ's Battery1, as a classic headphone's HFP report
+                await self.mock.add_battery(address, int(battery))
         else:
             await self.mock.update(defs.device_path(f"/org/bluez/{HCI}", address), defs.DEVICE,
                                    {"RSSI": Variant("n", rssi)})
@@ -280,20 +284,48 @@ def unavailable() -> str | None:
 def attach(session: Any, headphones: list[dict[str, Any]], seed: int = 0) -> BluetoothWorld | None:
     """Give a SimSession Bluetooth with these headphones; None (and the player says why) when
     dbus-daemon, python-dbusmock or bluealsa is missing. Call before the session starts."""
-    player = session.player
-    why = unavailable()
-    if why is not None:
-        player.headphones.unavailable = why
+    world = _world(session, headphones, seed)
+    if world is None:
         return None
-    from capstan.bluetooth.service import BluetoothConfig, HeadphonesService
-
-    world = BluetoothWorld(session.loop, session.out_dir, headphones, session.log,
-                           session.deck.rate, session.period, seed)
     try:
         session.loop.run_until_complete(world.start())
     except Exception:
         world.close()
         raise
+    _bind(session, world)
+    return world
+
+
+async def attach_running(session: Any, headphones: list[dict[str, Any]],
+                         seed: int = 0) -> BluetoothWorld | None:
+    """`attach` for a session whose loop is already running (the front panel's real-time
+    loop); call before its player starts. The headphones' stream is still the simulated-time
+    WAV: a real-time caller replaces ``player.headphones.output.open_stream``."""
+    world = _world(session, headphones, seed)
+    if world is None:
+        return None
+    try:
+        await world.start()
+    except Exception:
+        world.close()
+        raise
+    _bind(session, world)
+    return world
+
+
+def _world(session: Any, headphones: list[dict[str, Any]], seed: int) -> BluetoothWorld | None:
+    why = unavailable()
+    if why is not None:
+        session.player.headphones.unavailable = why
+        return None
+    return BluetoothWorld(session.loop, session.out_dir, headphones, session.log,
+                          session.deck.rate, session.period, seed)
+
+
+def _bind(session: Any, world: BluetoothWorld) -> None:
+    from capstan.bluetooth.service import BluetoothConfig, HeadphonesService
+
+    player = session.player
     remembered: list[list[str]] = [[]]
     pause = bool(player.config["transport"]["pause_on_headphones_lost"])
     service = HeadphonesService(player.bus, load=lambda: remembered[-1],
@@ -307,4 +339,3 @@ def attach(session: Any, headphones: list[dict[str, Any]], seed: int = 0) -> Blu
                                                          session.period)
     hp.output.in_thread = False  # the WAV answers at once: no thread, no wall-clock wait
     session.deck.headphones = world  # the front panel's `h` key: start_pairing()
-    return world
