@@ -1,8 +1,9 @@
 """Screenshots of the front panel for the docs: `python -m capstan.panel.screenshot DIR`.
 
 Runs the panel headless on a scratch data directory with the demo mixtape,
-plays a few seconds into a song and saves SVGs (Textual's own screenshots);
-then, if `rsvg-convert` (Debian: librsvg2-bin) is there, PNGs made from them.
+pairs the simulated headphones (when the Bluetooth daemons are there), plays a
+few seconds into a song and saves SVGs (Textual's own screenshots); then, if
+`rsvg-convert` (Debian: librsvg2-bin) is there, PNGs made from them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import asyncio
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from capstan.panel.app import PanelApp
 from capstan.panel.shelf import DEMO_LENGTH, DEMO_TYPE, default_demo_wav
@@ -38,6 +41,11 @@ async def shoot(out: Path, play_for: float = 3.0) -> list[Path]:
             bench.insert(demo)
             await pilot.pause(0.5)
             await pilot.press("p")
+            if bench.bluetooth is not None:  # the headphones paired: the sound follows them
+                await pilot.press("h")
+                await pilot.press("B")
+                await _until(pilot, lambda: bench.player.headphones.status()["active_output"]
+                             == "bluetooth" and bench.player.headphones.status()["battery"])
             await pilot.pause(play_for)
             shots.append(Path(app.save_screenshot("panel.svg", str(out))))
             await pilot.press("x")
@@ -45,6 +53,15 @@ async def shoot(out: Path, play_for: float = 3.0) -> list[Path]:
             shots.append(Path(app.save_screenshot("panel-faults.svg", str(out))))
             await pilot.press("escape")
     return shots
+
+
+async def _until(pilot: Any, condition: Callable[[], object], limit: float = 60.0) -> None:
+    """Run the panel until CONDITION holds (LIMIT only guards against a hang)."""
+    for _ in range(int(limit / 0.1)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise RuntimeError("the headphones did not connect for the screenshot")
 
 
 def to_png(svg: Path) -> Path | None:
