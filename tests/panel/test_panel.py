@@ -168,3 +168,20 @@ def test_without_a_terminal_it_says_to_use_a_scenario(capsys: pytest.CaptureFixt
     assert run_live(argparse.Namespace(cassette=None, seed=0)) == 2
     out = capsys.readouterr().out
     assert "--scenario" in out and len(out.strip().splitlines()) == 1
+
+
+def test_tools_sim_starts_with_the_demo_mixtape_in_the_well(tmp_path: Path) -> None:
+    demo = Path(__file__).resolve().parents[2] / "examples" / "media" / "demo-mixtape.wav"
+    app = PanelApp(data_dir=tmp_path / "data", sound_device=None, demo_wav=demo,
+                   insert_demo=True)
+
+    async def script() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            bench = app.bench
+            assert bench is not None and bench.cassette is not None
+            assert bench.cassette.name == "Demo mixtape" and bench.cassette.tape_type == "II"
+            await until(pilot, lambda: bench.player.deck.state.value == "stopped", "stopped")
+            await pilot.press("p")
+            await until(pilot, lambda: bench.player.deck.state.value == "playing", "playing")
+
+    run(script())

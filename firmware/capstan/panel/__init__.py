@@ -26,6 +26,6 @@ def run_live(args: argparse.Namespace) -> int:
     from capstan.panel.app import PanelApp
 
     app = PanelApp(cassette=Path(cassette) if cassette else None,
-                   seed=getattr(args, "seed", 0) or 0)
+                   seed=getattr(args, "seed", 0) or 0, insert_demo=not cassette)
     app.run()
     return app.return_code or 0

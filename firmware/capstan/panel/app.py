@@ -75,8 +75,9 @@ class PanelApp(App[int]):
 
     def __init__(self, data_dir: Path | None = None, cassette: Path | None = None,
                  seed: int = 0, sound_device: str | None = "default",
-                 demo_wav: Path | None = None) -> None:
+                 demo_wav: Path | None = None, insert_demo: bool = False) -> None:
         super().__init__()
+        self.insert_demo = insert_demo  # start with the demo mixtape in the well
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.cassette_dir = Path(cassette) if cassette else None
         self.seed = seed
@@ -114,6 +115,10 @@ class PanelApp(App[int]):
                            extra=self.cassette_dir)
         if self.cassette_dir is not None:
             self.bench.insert(Cassette.open(self.cassette_dir, self.bench.description.mechanism))
+        elif self.insert_demo:
+            demo = self.shelf.choices()[0]
+            if demo.kind == "demo" and demo.available:
+                self.bench.insert(self.shelf.take(demo))
         # the read-outs, found now: a modal screen on top hides them from later queries
         self._window = self.query_one(CassetteWindow)
         self._readouts = [self.query_one(kind) for kind in
