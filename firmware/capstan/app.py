@@ -44,7 +44,7 @@ from capstan.power.player import PlayerPower
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ButtonEvent", "Player", "TransportChanged", "run_player"]
+__all__ = ["ButtonEvent", "Player", "TransportChanged"]
 
 CounterLoad = Callable[[], dict[str, Any] | None]
 CounterSave = Callable[[dict[str, Any]], None]
@@ -382,11 +382,3 @@ class Player:
                 "calibrated": c.calibrated,
                 "remaining": None if c.remaining is None else round(c.remaining, 1),
                 "tape": self.intelligence.status(), "power": self.power.status()}
-
-
-async def run_player(player: Player, stop: asyncio.Event) -> None:
-    await player.start()
-    try:
-        await stop.wait()
-    finally:
-        await player.stop()

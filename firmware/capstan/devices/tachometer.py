@@ -7,7 +7,6 @@ reels' speeds are plausible for it).
 
 from __future__ import annotations
 
-import math
 from collections import deque
 
 from capstan.board.protocols import DigitalIn
@@ -87,8 +86,6 @@ class ReelTachometer:
     def turns(self) -> float:
         return self.count / self.edges_per_turn
 
-    def angular_speed(self, now: float) -> float:
-        return self.rpm(now) * 2 * math.pi / 60
 
     def close(self) -> None:
         self._pin.watch(None)

@@ -52,7 +52,3 @@ class SimulatedTimeLoop(asyncio.SelectorEventLoop):
     def advance(self, seconds: float) -> None:
         if seconds > 0:
             self._now += seconds
-
-
-def new_simulated_loop(start: float = 0.0) -> SimulatedTimeLoop:
-    return SimulatedTimeLoop(start)

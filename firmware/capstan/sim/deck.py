@@ -13,7 +13,6 @@ import functools
 import math
 import random
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -314,7 +313,3 @@ class SimDeck:
         self.stop()
         if self.motion.cassette:
             self.motion.cassette.save()
-
-
-def cassette_dir(base: Path, name: str) -> Path:
-    return Path(base) / "cassettes" / name
