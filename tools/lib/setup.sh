@@ -36,7 +36,7 @@ ensure_debs() {
 pick_python() {
     # Prefer the python3 on PATH (Debian's on a Pi); it must be 3.11 or newer.
     local py
-    for py in python3 python3.12 python3.11; do
+    for py in /usr/bin/python3 python3 python3.12 python3.11; do
         if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
             echo "$py"; return 0
         fi
