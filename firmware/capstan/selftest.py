@@ -195,14 +195,15 @@ async def _audio(board: Any, report: SelfTestReport, timeout: float) -> None:
         finally:
             board.capture.stop()
         if not blocks:
-            report.add("ADC (capture)", False, f"delivered no audio in {timeout:.1f} s: check the "
-                       "I2S wiring (BCLK GPIO 18, LRCLK GPIO 19, DIN GPIO 20) and the ADC's "
-                       "power and clock", critical=True)
+            report.add("ADC (capture)", False, f"delivered no audio in {timeout:.1f} s: the "
+                       "PCM1808 drives the I2S clocks; check its power, its 12.288 MHz "
+                       "oscillator on SCKI, MD0 and MD1 high (master mode) and the wiring "
+                       "(BCLK GPIO 18, LRCLK GPIO 19, DIN GPIO 20)", critical=True)
         else:
             audio = np.concatenate(blocks)
             if not np.any(audio):
                 report.add("ADC (capture)", False, "delivers exact digital silence: its data line "
-                           "(GPIO 20) or its master clock is not connected")
+                           "(DOUT to GPIO 20) is not connected")
             elif np.all(audio == audio[0]):
                 report.add("ADC (capture)", False, "delivers a constant value: check its data "
                            "line (GPIO 20) and format pins")

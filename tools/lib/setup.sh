@@ -12,8 +12,9 @@ VENV="$CAPSTAN_ROOT/.venv"
 #  - libsndfile1: FLAC for soundfile where no wheel bundles it (32-bit ARM)
 #  - dbus, bluez-alsa-utils, libasound2-plugin-bluez: private D-Bus + real BlueALSA in tests
 #  - minisign: cross-checks update signatures; mtools, dosfstools, fdisk, e2fsprogs, xz-utils: SD images
+#  - device-tree-compiler: dtc and fdtget compile the sound-card overlay and read it back
 CAPSTAN_DEBS_BASE=(python3 python3-venv python3-dev gcc libc6-dev pkg-config libasound2-dev libasound2-plugins libdbus-1-dev libglib2.0-dev libsndfile1)
-CAPSTAN_DEBS_TEST=(dbus bluez-alsa-utils libasound2-plugin-bluez minisign mtools dosfstools fdisk e2fsprogs xz-utils)
+CAPSTAN_DEBS_TEST=(dbus bluez-alsa-utils libasound2-plugin-bluez minisign mtools dosfstools fdisk e2fsprogs xz-utils device-tree-compiler)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"
