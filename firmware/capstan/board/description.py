@@ -27,6 +27,11 @@ CASSETTE_LENGTHS = ("C46", "C60", "C90", "C120")
 BUS_PINS = {2: "I2C-1 SDA", 3: "I2C-1 SCL", 18: "I2S BCLK", 19: "I2S LRCLK", 20: "I2S DIN",
             21: "I2S DOUT"}
 SAFE_OUTPUT_PINS = range(9, 28)  # pulled low at reset on every Pi
+# [wiring]: the colour of the wires of each kind of signal (the wiring diagram draws them)
+WIRE_KINDS = ("buttons", "switches", "tachometers", "outputs", "i2c_sda", "i2c_scl",
+              "i2s_bclk", "i2s_lrclk", "i2s_din", "i2s_dout")
+WIRE_COLOURS = ("black", "brown", "red", "orange", "yellow", "green", "blue", "violet", "grey",
+                "white", "pink")
 
 REPO_PATH = Path(__file__).resolve().parents[3] / "hardware" / "board.toml"
 INSTALLED_PATH = Path("/etc/capstan/board.toml")  # put there by tools/install and the image
@@ -128,6 +133,7 @@ class BoardDescription:
     alsa: Alsa
     mechanism: Mechanism
     source: Path = field(default=DEFAULT_PATH)
+    wiring: dict[str, str] = field(default_factory=dict)  # kind of signal -> wire colour
 
 
 def load_board(path: Path | str | None = None) -> BoardDescription:
@@ -145,7 +151,7 @@ def load_board(path: Path | str | None = None) -> BoardDescription:
 def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescription:
     r = _Reader(raw, str(path))
     r.known(raw, "", {"board", "buttons", "switches", "tachometers", "outputs", "leds", "i2c",
-                      "alsa", "mechanism"})
+                      "alsa", "mechanism", "wiring"})
     board = r.table(raw, "board")
     r.known(board, "board", {"name", "compatible", "computer"})
     pins_used: dict[int, str] = {}
@@ -284,13 +290,20 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
                                           choices=("direct-drive",)),
                           cassettes=cassettes, **values)
 
+    wiring: dict[str, str] = {}
+    if "wiring" in raw:  # optional: a description without it still runs the player
+        table = r.table(raw, "wiring")
+        r.roles(table, "wiring", WIRE_KINDS)
+        wiring = {kind: r.value(table, kind, "wiring", str, choices=WIRE_COLOURS)
+                  for kind in WIRE_KINDS}
+
     return BoardDescription(
         name=r.value(board, "name", "board", str),
         compatible=r.value(board, "compatible", "board", str),
         computer=r.value(board, "computer", "board", str),
         buttons=buttons, switches=switches, tachometers=tachs, outputs=outputs, leds=leds,
         led_driver=led_driver, i2c_bus=bus, i2c=i2c, alsa=alsa_desc, mechanism=mechanism,
-        source=path,
+        source=path, wiring=wiring,
     )
 
 
