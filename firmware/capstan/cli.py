@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "capstan.analysis.cli",     # analyze
     "capstan.recording.cli",    # record
     "capstan.update.cli",       # update
+    "capstan.config_file",      # config
 )
 
 
