@@ -204,3 +204,16 @@ def test_the_unit_asks_for_what_the_issue_asks() -> None:
     assert "safe-outputs" in s["ExecStopPost"]
     assert s["NoNewPrivileges"] == "yes" and s["ProtectSystem"] == "strict"
     assert s["RuntimeDirectory"] == "capstan" and s["StateDirectory"] == "capstan"
+
+
+def test_the_configuration_is_the_builders_once_written(tmp_path: Path) -> None:
+    tree = pi_os(tmp_path)
+    (tree / "etc/capstan").mkdir()
+    config = tree / "etc/capstan/capstan.toml"
+    config.write_text('# Capstan daemon configuration (see firmware/capstan/config.py for every '
+                      'key).\n[player]\nboard = "pi"\n')  # what earlier installs wrote
+    run_install(tree)
+    assert config.read_bytes() == (ROOT / "system/capstan.toml").read_bytes()
+    config.write_text("[audio]\nvolume = 0.4\n")  # the builder's own
+    assert "capstan.toml" not in run_install(tree)
+    assert config.read_text() == "[audio]\nvolume = 0.4\n"
