@@ -5,7 +5,7 @@
 The full chain per period: decode the capture's S32_LE bytes → DC block and
 tape EQ (Type II, the costlier path) → meters → analysis tap → volume and
 mute → output router → encode to S16_LE bytes for the DAC. Figures are for
-one core of this machine; goals (issue 4): ≥ 200× real time at 1024 frames,
+one core of this machine; goals: ≥ 200× real time at 1024 frames,
 ≤ 50 µs fixed cost per period, ready ≤ 0.5 s after the interpreter starts,
 RSS ≤ 80 MB.
 """

@@ -7,7 +7,7 @@ Per period, the whole path a recording runs: decode the capture's S32_LE bytes
 (gap detector, automatic record level with its look-ahead limiter, the record
 feed's gate) → meters → hold one period → the output router, which writes the
 record feed to the DAC (jack and record amplifier) and the monitor to a second
-output (Bluetooth headphones) → encode to S16_LE bytes. Goal (issue 6): ≥ 200×
+output (Bluetooth headphones) → encode to S16_LE bytes. Goal: ≥ 200×
 real time on one x86 core at the default period of 1024 frames.
 """
 

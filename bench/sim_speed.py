@@ -3,7 +3,7 @@
 
 Plays the demo mixtape (or a blank tape) on a C60 with the full daemon and
 audio chain on one core, writing the jack output to a temporary WAV.
-Goal (issue 2): at least 50× real time.
+Goal: at least 50× real time.
 
     .venv/bin/python bench/sim_speed.py [--seconds 600]
 """

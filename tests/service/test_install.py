@@ -192,7 +192,7 @@ def test_capstan_is_on_path_and_runs_from_the_slot(tmp_path: Path) -> None:
     assert not capstan.is_symlink() and not (tree / "opt/capstan").exists()
 
 
-def test_the_unit_asks_for_what_the_issue_asks() -> None:
+def test_the_unit_is_hardened_and_tells_systemd_when_it_is_ready() -> None:
     unit = configparser.ConfigParser(strict=False, interpolation=None)
     unit.optionxform = str  # type: ignore[assignment, method-assign]
     unit.read_string((ROOT / "system" / "systemd" / "capstan.service").read_text()

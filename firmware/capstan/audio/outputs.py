@@ -1,6 +1,6 @@
 """Where the sound goes: the jack (the DAC) and whatever else binds an output (Bluetooth).
 
-Any PlaybackStream is an output: the Bluetooth issue binds an AlsaPlayback on
+Any PlaybackStream is an output: the Bluetooth subsystem binds an AlsaPlayback on
 a `bluealsa:` PCM with `add("bluetooth", stream)` and `select("bluetooth")`.
 Switching fades the old output out over one block and the new one in over
 the next, so neither hears a step. The jack is always written (silence while

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-WINDOW = 60.0  # s, the pairing window
+WINDOW = 60.0  # s, the pairing window
 DWELL = 3.0  # s of discovery before choosing; a second sighting round if none yet
 
 

@@ -205,7 +205,7 @@ def _press(deck: Deck, button: str, gesture: str, now: float) -> tuple[Deck, lis
                 return _refuse(deck, "record", PROTECTED)
             return _go(deck, other, now)
         return _refuse(deck, action, "recording: press STOP first")
-    if button == "rec":  # alone it only begins the REC+PLAY chord (arming: the recording issue)
+    if button == "rec":  # alone it only begins the REC+PLAY chord (arming: the recording's)
         return deck, []
     if button == "play":
         if s == State.PLAYING:

@@ -9,8 +9,8 @@ coasts on after its drive is cut (a first-order lag, the board's
 waits until it has spun down before the head closes, the idler swings in or the
 direction pin flips. `off()` is the safety stop: everything at once, no ramps.
 
-The timings are a `Profile`. "direct-drive" is the reference mechanism of
-REFERENCE.md; docs/transport.md describes how a solenoid-sequenced mechanism
+The timings are a `Profile`. "direct-drive" is the reference build's mechanism
+(hardware/BOM.md); docs/transport.md describes how a solenoid-sequenced mechanism
 (the CRP42602Y) fits the same seam.
 """
 

@@ -1,6 +1,6 @@
 """Is there enough power to install? The hook the power subsystem fills in.
 
-The issue asks for a charger present or a battery at 30 % or more. This module reads
+The rule: a charger present or a battery at 30 % or more. This module reads
 nothing by default and allows the install: the updater runs before the daemon, and a
 player whose gauge cannot be read (a bench supply, a board without battery) must still
 be updatable. A power cut mid-install is safe anyway (the switch is the last write);
