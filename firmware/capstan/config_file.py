@@ -191,8 +191,14 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("config", help="the configuration file: check one, print the defaults")
+    p.set_defaults(func=lambda args: _usage(p))
     cmds = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
     c = cmds.add_parser("check", help="check a configuration file (exit 2 naming the key if "
                         "it is wrong)")
