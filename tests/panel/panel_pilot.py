@@ -1,16 +1,22 @@
-"""Waiting on the panel's state (never on the clock) while Pilot runs it in real time."""
+"""Waiting on the panel's state (never on the clock) while Pilot runs it in simulated time.
+
+The panel runs on `SimulatedTimeLoop`: Pilot's pauses and the deck's physics move
+simulated seconds, so a machine under full load makes the test slower, never wrong.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
+
+from capstan.sim.clock import SimulatedTimeLoop
 
 SIZE = (110, 42)
 
 
 async def until(pilot: object, condition: Callable[[], bool], what: str,
                 limit: float = 20.0, log: Callable[[], object] | None = None) -> None:
-    """Let the panel run until `condition` holds; fail (naming `what`, with `log()`) if not."""
+    """Let the panel run until `condition` holds, for at most `limit` simulated seconds;
+    fail (naming `what`, with `log()`) if not."""
     step = 0.05
     for _ in range(int(limit / step)):
         if condition():
@@ -21,4 +27,10 @@ async def until(pilot: object, condition: Callable[[], bool], what: str,
 
 
 def run(coro: Awaitable[None]) -> None:
-    asyncio.run(coro)  # type: ignore[arg-type]
+    loop = SimulatedTimeLoop()
+    try:
+        loop.run_until_complete(coro)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
