@@ -20,7 +20,8 @@ from capstan.deck.transport import Mode
 LENGTHS = ("C46", "C60", "C90", "C120")
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(length=st.sampled_from(LENGTHS), where=st.floats(0.05, 0.7),
        jitter_ms=st.floats(0.0, 3.0), late_every=st.integers(3, 40), seed=st.integers(0, 2**16),
        speed_error=st.floats(-0.015, 0.015))

@@ -23,10 +23,9 @@ def run_live(args: argparse.Namespace) -> int:
         from capstan.sim.cassette import Cassette
 
         Cassette.open(Path(cassette), load_board().mechanism)  # a bad directory: exit 2 now
-    from capstan.panel.app import PanelApp
-
     import asyncio
 
+    from capstan.panel.app import PanelApp
     from capstan.sim.clock import LivePolicy
 
     app = PanelApp(cassette=Path(cassette) if cassette else None,
