@@ -275,6 +275,14 @@ class Player:
         self.led_players["status"].play(STATUS_PATTERN[self.deck.state])
         self.led_players["rec"].play(REC_PATTERN.get(self.deck.state, lp.OFF))
 
+    def position_at(self, t: float) -> float:
+        """The counter position (seconds of tape) at time `t`, in play: the counter's reading
+        is that of the reels' last sampled edge, and the tape moves one second per second
+        from there (an audio block's time maps to tape by its sample clock, not by when the
+        loop got round to it)."""
+        at = self.reel_pair.sampled_at
+        return self.counter + (t - (at if at is not None else self.edges_until()))
+
     def edges_until(self) -> float:
         """The instant up to which the reels' edges are known: the loop's time on the Pi,
         the physics' on the simulated board (which a late loop may have left behind).
