@@ -247,6 +247,17 @@ async def _child(work: Path, minutes: float) -> dict[str, Any]:
                                                    "track_mark", "track", "record")}
     for kind, got in seen.items():
         bus.subscribe(lambda t, e, got=got: got.append((t, e)), kind)
+    truth: list[tuple[str, bool]] = []  # each safety stop, and whether the tape was there
+
+    def judged(t: float, e: Any) -> None:
+        c, m = deck.cassette, deck.motion
+        where = deck.position
+        real = {"end": c is not None and where >= c.duration - 1.0,
+                "start": where <= 1.0,
+                "tape_eaten": bool(m.stalled)}.get(e.what, False)
+        truth.append((f"{e.what} at {where:.1f} s", real))
+
+    bus.subscribe(judged, "safety")
     start_wall, start_cpu = time.monotonic(), _cpu()
     notes: list[str] = []
     outputs: list[tuple[float, float, str, float]] = []  # (wall, loop, role, value)
@@ -275,7 +286,6 @@ async def _child(work: Path, minutes: float) -> dict[str, Any]:
         return cond()
 
     state = lambda: p.deck.state.value  # noqa: E731
-    expected: list[str] = []  # safety stops the script causes
     # 1. a C60 for N minutes
     await press("play")
     await until(lambda: state() == "playing", 5)
@@ -330,7 +340,6 @@ async def _child(work: Path, minutes: float) -> dict[str, Any]:
     heard = sum(1 for _t, e in seen["track"][heard0:] if e.what == "boundary")
     # 4. the take-up reel stalls once, in play
     outputs.clear()
-    expected.append("tape_eaten")
     stall_wall, stall_loop = time.monotonic(), loop.time()
     deck.fault("stall_take_up")
     await until(lambda: state() != "playing", 5)
@@ -344,14 +353,10 @@ async def _child(work: Path, minutes: float) -> dict[str, Any]:
     cpu = _cpu() - start_cpu
     audio = p.audio.blocks * board.capture.period / board.capture.rate
     xruns_after = sum(1 for t, _e in seen["xrun"] if t - daemon._started_at > STARTUP)
-    stops = [e.what for _t, e in seen["safety"]]
-    false_stops = list(stops)
-    for what in expected:
-        if what in false_stops:
-            false_stops.remove(what)
+    false_stops = [what for what, real in truth if not real]
     lengths = [e.length for _t, e in seen["cassette_length"]]
-    if false_stops:
-        notes.append(f"safety stops: {stops}")
+    notes.append("safety stops: " + (", ".join(
+        f"{what}{'' if real else ' (FALSE)'}" for what, real in truth) or "none"))
     notes.append(f"lengths named: {lengths}")
     stop.set()
     await run

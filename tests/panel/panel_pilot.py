@@ -26,8 +26,11 @@ async def until(pilot: object, condition: Callable[[], bool], what: str,
     raise AssertionError(f"never happened: {what}{seen}")
 
 
-def run(coro: Awaitable[None]) -> None:
+def run(coro: Awaitable[None], outside_io: float = 0.0) -> None:
+    """Run the panel's script on a SimulatedTimeLoop. `outside_io`: real seconds the loop
+    gives real daemons (D-Bus, BlueALSA) to speak before simulated time moves on."""
     loop = SimulatedTimeLoop()
+    loop.wait_for_io = outside_io
     try:
         loop.run_until_complete(coro)
         loop.run_until_complete(loop.shutdown_asyncgens())
