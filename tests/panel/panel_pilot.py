@@ -6,6 +6,7 @@ simulated seconds, so a machine under full load makes the test slower, never wro
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from capstan.sim.clock import SimulatedTimeLoop
@@ -37,3 +38,9 @@ def run(coro: Awaitable[None], outside_io: float = 0.0) -> None:
         loop.run_until_complete(loop.shutdown_default_executor())
     finally:
         loop.close()
+
+
+def run_real_time(coro: Awaitable[None]) -> None:
+    """On asyncio's own loop, in real time: only for a script whose steps wait on real
+    daemons' own signals (BlueZ's, BlueALSA's), which a simulated clock would outrun."""
+    asyncio.run(coro)  # type: ignore[arg-type]
