@@ -101,3 +101,25 @@ def test_a_failed_background_write_is_told_and_tried_again_next_time(tmp_path: P
     assert [e.type for e in events] == ["state_not_saved"]
     assert "settings" in str(events[0]) and "Input/output error" in str(events[0])
     assert StateStore(tmp_path).load("settings", None) == {"volume": 0.5}
+
+
+def test_told_only_once_it_is_on_the_card(tmp_path: Path) -> None:
+    loop = SimulatedTimeLoop()
+    card = StalledCard()
+    store, _ = _store(tmp_path, loop, card)
+    told: list[bool] = []
+
+    async def script() -> None:
+        store.save("cassette-current", {"toc": {"A": [12.5]}})
+        store.when_written("cassette-current", lambda: told.append(
+            (tmp_path / "cassette-current.json").exists()))
+        assert card.syncing.wait(5)
+        await asyncio.sleep(0)
+        assert told == []  # a track mark is not announced before it is durable
+        card.release.set()
+        while not told and loop.time() < 30:
+            await asyncio.sleep(0.01)
+
+    loop.run_until_complete(script())
+    loop.close()
+    assert told == [True]

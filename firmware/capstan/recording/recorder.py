@@ -445,7 +445,8 @@ class Recorder:
 
     def _mark(self, side: str, position: float) -> None:
         if self.memory.add_mark(side, position, "recorded"):  # durable before it is told
-            self.bus.publish(TrackMarked(side, round(position, 3), "recorded"))
+            event = TrackMarked(side, round(position, 3), "recorded")
+            self.memory.when_saved(lambda: self.bus.publish(event))
 
     def _position_of(self, t: float) -> float:
         """The counter position where the line-in sound of time `t` lies on the tape."""

@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,7 @@ class StateStore:
         self._writing: dict[str, asyncio.Future[None]] = {}
         self._again: dict[str, tuple[Path, bytes]] = {}  # to write once the current one is done
         self._results: dict[str, OSError | None] = {}  # the writer thread's outcomes
+        self._told: dict[str, list[Callable[[], None]]] = {}  # when_written's callbacks
         self.writes = 0  # files written since start (tests and `capstan status` read it)
         self._known: dict[str, bytes] = {}  # canonical data as on disk, per name
         self._pending: dict[str, Any] = {}
@@ -213,6 +215,14 @@ class StateStore:
         self.writes += 1
         return True
 
+    def when_written(self, name: str, then: Callable[[], None]) -> None:
+        """Call `then()` once what was saved under `name` is on the disk (at once if it is):
+        "durable before it is told" holds with the writer thread too."""
+        if name in self._writing or name in self._again:
+            self._told.setdefault(name, []).append(then)
+        else:
+            then()
+
     # the writer thread ----------------------------------------------------------------
     def _queue(self, name: str, path: Path, content: bytes) -> None:
         if name in self._writing:
@@ -263,6 +273,8 @@ class StateStore:
                 self._settle(name, err)
         if name not in self._writing:
             self._unwritten.pop(name, None)
+            for then in self._told.pop(name, []) if exc is None else []:
+                then()
 
     def _drain(self) -> None:
         """Wait for the writer thread, then write here what was queued behind it."""
