@@ -88,9 +88,9 @@ class _SlippingSelector(selectors.DefaultSelector):  # type: ignore[misc, valid-
         self._out: float | None = None  # when the previous select returned
 
     def select(self, timeout: float | None = None) -> list[Any]:
-        entered = time.monotonic()
+        entered = self._live.clock()
         ready = super().select(timeout)
-        out = time.monotonic()
+        out = self._live.clock()
         late = entered - self._out if self._out is not None else 0.0  # the callbacks' run
         if timeout is not None:
             late += max(0.0, out - entered - timeout)  # woken later than asked
@@ -103,13 +103,14 @@ class _SlippingSelector(selectors.DefaultSelector):  # type: ignore[misc, valid-
 class LiveLoop(asyncio.SelectorEventLoop):
     """A real-time selector loop whose clock slips over stalls longer than MAX_STALL."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock  # the wall clock (a test gives its own)
         self.slipped = 0.0  # s of wall time not passed on to the simulation
         self.stalls = 0
         super().__init__(selector=_SlippingSelector(self))
 
     def time(self) -> float:
-        return time.monotonic() - self.slipped
+        return self.clock() - self.slipped
 
     def slip(self, seconds: float) -> None:
         self.slipped += seconds
