@@ -265,11 +265,13 @@ async def _child(work: Path, minutes: float) -> dict[str, Any]:
     bus.subscribe(judged, "safety")
     start_wall, start_cpu = time.monotonic(), _cpu()
     notes: list[str] = []
-    outputs: list[tuple[float, float, str, float]] = []  # (wall, loop, role, value)
+    outputs: list[tuple[float, float, str, float]] = []  # (wall, tape time, role, value)
     inner = deck.factory.on_output
 
     def on_output(pin: int, value: float) -> None:
-        outputs.append((time.monotonic(), loop.time(), deck._pin_roles.get(pin, ""), value))
+        # the wall clock, and the tape's: how far the physics has run
+        outputs.append((time.monotonic(), deck.edges_until(), deck._pin_roles.get(pin, ""),
+                        value))
         if inner is not None:
             inner(pin, value)
 
@@ -351,7 +353,7 @@ async def _child(work: Path, minutes: float) -> dict[str, Any]:
                  "already marked heard on the way")
     # 4. the take-up reel stalls once, in play
     outputs.clear()
-    stall_wall, stall_loop = time.monotonic(), loop.time()
+    stall_wall, stall_loop = time.monotonic(), deck.edges_until()
     deck.fault("stall_take_up")
     await until(lambda: state() != "playing", 5)
     cut = [(w, lt) for w, lt, role, v in outputs if role == "motor" and v == 0.0]
