@@ -6,9 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from capstan.board.description import BoardDescription, load_board
 from capstan.sim.session import SimSession
+
+# Hypothesis times its examples and their generation on the wall clock; on a machine that
+# is busy those limits fail good tests. Properties are asserted, never speed (bench/ does).
+settings.register_profile("capstan", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("capstan")
 
 
 @pytest.fixture(scope="session")

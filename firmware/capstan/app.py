@@ -275,16 +275,35 @@ class Player:
         self.led_players["status"].play(STATUS_PATTERN[self.deck.state])
         self.led_players["rec"].play(REC_PATTERN.get(self.deck.state, lp.OFF))
 
+    def position_at(self, t: float) -> float:
+        """The counter position (seconds of tape) at time `t`, in play: the counter's reading
+        is that of the reels' last sampled edge, and the tape moves one second per second
+        from there (an audio block's time maps to tape by its sample clock, not by when the
+        loop got round to it)."""
+        at = self.reel_pair.sampled_at
+        return self.counter + (t - (at if at is not None else self.edges_until()))
+
+    def edges_until(self) -> float:
+        """The instant up to which the reels' edges are known: the loop's time on the Pi,
+        the physics' on the simulated board (which a late loop may have left behind).
+        The reels' silence is judged there, never at a time their edges have not reached."""
+        now = self.loop.time()
+        known = self.board.edges_until
+        return min(now, known()) if known is not None else now
+
     def _tape_at_speed(self) -> bool:
         m = self.mechanism
-        now = self.loop.time()
+        now = self.edges_until()
         return (m.mode == tp.Mode.PLAY and m.settled and now - m.drive_since >= AT_SPEED_AFTER / 2
                 and self.reel_pair.moving(now, m.drive_since))
 
     def _watchdog(self) -> None:
-        """Every WATCH_PERIOD: deadlines, reel safety, the record relay, the counter."""
-        now = self.loop.time()
+        """Every WATCH_PERIOD: deadlines, reel safety, the record relay, the counter.
+
+        The reels are judged at the time their edges are known up to (edges_until),
+        so a loop that runs late decides late, never wrongly (docs/timing.md)."""
         self._watch = self.loop.call_later(WATCH_PERIOD, self._watchdog)
+        now = self.edges_until()
         self._dispatch(tp.Tick())
         mode, since = self.deck.mode(), self.mechanism.drive_since  # not while it spins down
         if mode != tp.Mode.STOP:
@@ -310,7 +329,7 @@ class Player:
         if length and length != self._identified:
             self._identified = length
             self.bus.publish(CassetteIdentified(length))
-        if self.deck.moving and now - self._saved_at >= SAVE_EVERY:
+        if self.deck.moving and self.loop.time() - self._saved_at >= SAVE_EVERY:
             self._save_now()
 
     # the counter over a restart ---------------------------------------------

@@ -8,6 +8,7 @@ Stored through capstan.state.StateStore as `cassette-<id>` files.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from capstan.deck.toc import TrackList
@@ -41,6 +42,15 @@ class CassetteMemory:
         if added:
             self.save()
         return added
+
+    def when_saved(self, then: Callable[[], None]) -> None:
+        """`then()` once the current cassette's saved TOC is on the disk (a store that
+        writes on a thread tells later; one that writes at once, at once)."""
+        told = getattr(self.store, "when_written", None)
+        if told is None:
+            then()
+        else:
+            told(self._name(self.id), then)
 
     def save(self) -> bool:
         return self.store.save(self._name(self.id), {"toc": self.toc.to_dict(), **self.extra})

@@ -68,6 +68,11 @@ def _run(args: argparse.Namespace) -> int:
             board.close()
             notifier.close()
 
+    if kind == "sim":  # the live simulator's clock slips over stalls (sim/clock.py)
+        from capstan.sim.clock import LiveLoop
+
+        with asyncio.Runner(loop_factory=LiveLoop) as runner:
+            return runner.run(main())
     return asyncio.run(main())
 
 

@@ -48,6 +48,13 @@ class ReelHarness:
         self.mode = Mode.STOP
         self.mode_since = 0.0
         self._ticks = 0
+        # Optional: edges stamped at their exact time plus jitter() (a GPIO thread that
+        # wakes late), and a watchdog that skips late() samples now and then (a busy loop).
+        self.jitter: Callable[[], float] | None = None
+        self.late: Callable[[], int] | None = None
+        self.lengths: list[str | None] = []  # the counter's length after every sample
+        self._stamped = [0.0, 0.0]
+        self._skip = 0
 
     def set_mode(self, mode: Mode) -> None:
         m, mech = self.motion, self.mech
@@ -62,14 +69,24 @@ class ReelHarness:
         while self.t < end - 1e-9:
             t0, self.t = self.t, self.t + TICK
             take, sup, _ = self.motion.step(t0, self.t)
-            for pin, edges in zip(self.pins, (take, sup), strict=True):
-                for _t, level in edges:
+            for i, (pin, edges) in enumerate(zip(self.pins, (take, sup), strict=True)):
+                for t_edge, level in edges:
                     assert pin.cb is not None
-                    pin.cb(level, self.t)
+                    stamp = self.t
+                    if self.jitter is not None:  # monotonic per line, as the kernel's are
+                        stamp = max(self._stamped[i] + 1e-6, t_edge + self.jitter())
+                        self._stamped[i] = stamp
+                    pin.cb(level, stamp)
             self._ticks += 1
             if self._ticks % SAMPLE_EVERY == 0:
+                if self._skip > 0:
+                    self._skip -= 1
+                    continue
+                if self.late is not None:
+                    self._skip = self.late()
                 at_speed = self.mode == Mode.PLAY and self.t - self.mode_since > 0.6
                 self.reels.sample(self.counter, self.mode == Mode.REWIND, at_speed)
+                self.lengths.append(self.counter.length)
             if until is not None and until():
                 return
 

@@ -22,7 +22,7 @@ class Panel:
         self.gestures: list[Gesture] = []
         inputs = {}
         for role, p in board.buttons.items():
-            pin = GpioInput(self.factory, p.pin, self.loop, pull="up", edge_time=self.loop.time)
+            pin = GpioInput(self.factory, p.pin, self.loop, pull="up")
             self.set(role, role in held_at_start)
             inputs[role] = DebouncedInput(pin, p.active_low, self.loop, BUTTON_DEBOUNCE, role)
         self.buttons = Buttons(inputs, self.loop, self.gestures.append)

@@ -1,6 +1,8 @@
 """The panel's Bluetooth: `h` puts the simulated headphones into pairing mode, holding PAIR
 pairs and connects them, the sound follows them. Real daemons (private dbus-daemon, the
-BlueZ mock, bluealsa); Pilot runs in real time, so only state is asserted."""
+BlueZ mock, bluealsa). Pairing waits on the daemons' own signals, which a simulated clock
+would outrun, so that script runs in real time (only state is asserted); the rest runs in
+simulated time."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from panel_pilot import SIZE, run, until
+from panel_pilot import SIZE, run, run_real_time, until
 
 from capstan.panel.app import PanelApp
 from capstan.panel.bench import HEADPHONES
@@ -54,7 +56,7 @@ def test_h_then_hold_pair_connects_the_headphones_and_the_sound_follows(
             assert "bt" in str(app.query_one(Meters).render())
             assert bench.deck.outputs.get("led_bt", 0.0) > 0.5  # steady while connected
 
-    run(script())
+    run_real_time(script())
 
 
 def test_without_the_daemons_the_area_says_why(

@@ -141,7 +141,8 @@ class AudioChain:
         if self.insert is not None:
             y = self.insert(y)
         self.meters.feed(y)
-        self.tap.offer(y, self.loop.time() - n / self.rate)
+        start = getattr(self.capture, "block_start", None)  # its sample position's time
+        self.tap.offer(y, start if start is not None else self.loop.time() - n / self.rate)
         held, self._held = self._held, y
         if held is None:
             held = np.zeros_like(y)

@@ -6,6 +6,7 @@ Real backends are imported lazily, so a laptop never imports RPi.GPIO.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,9 @@ class Board:
     capture: CaptureStream
     playback: PlaybackStream
     deck: Any = None  # the SimDeck on the simulated board
+    # The time up to which every input edge has been delivered (None: the loop's time;
+    # the simulated board's physics may be behind a late loop, see SimDeck.edges_until)
+    edges_until: Callable[[], float] | None = None
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -73,14 +77,14 @@ def open_board(kind: str, description: BoardDescription, loop: asyncio.AbstractE
 
 
 def open_gpio(factory: Any, description: BoardDescription, loop: asyncio.AbstractEventLoop,
-              edge_time: Any = None) -> dict[str, dict[str, Any]]:
+              ) -> dict[str, dict[str, Any]]:
     """Every pin of the description over one gpiozero pin factory."""
     from capstan.board.gpio import GpioInput, GpioOutput, GpioPwm
 
     d = description
 
     def inp(pin: int, pull: str = "up") -> GpioInput:
-        return GpioInput(factory, pin, loop, pull=pull, edge_time=edge_time)
+        return GpioInput(factory, pin, loop, pull=pull)
 
     outputs: dict[str, Any] = {}
     for role, o in d.outputs.items():
@@ -108,11 +112,12 @@ def _open_sim(description: BoardDescription, loop: asyncio.AbstractEventLoop, pe
     from capstan.sim.deck import SimDeck
 
     deck = deck or SimDeck(description, loop, seed=seed)
-    pins = open_gpio(deck.factory, description, loop, edge_time=deck.edge_time)
+    pins = open_gpio(deck.factory, description, loop)  # the deck's pins tick in its own time
     # The factory's pull-ups would otherwise override the levels the deck set up.
     deck.resync_inputs()
     return Board(
         kind="sim", description=description, leds=_leds(LedDriver, deck.i2c, description),
         i2c=deck.i2c, capture=SimCapture(deck, loop, period),
-        playback=SimPlayback(deck, loop, period, jack_wav), deck=deck, **pins,
+        playback=SimPlayback(deck, loop, period, jack_wav), deck=deck,
+        edges_until=deck.edges_until, **pins,
     )

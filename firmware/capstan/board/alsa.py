@@ -86,6 +86,7 @@ class AlsaCapture:
         self._thread: threading.Thread | None = None
         self._running = threading.Event()
         self._cb: BlockCallback | None = None
+        self.block_start: float | None = None  # the time of the delivered block's first frame
 
     @property
     def buffer_time(self) -> float:
@@ -105,28 +106,35 @@ class AlsaCapture:
 
     def _read(self) -> None:
         last: float | None = None
+        origin: float | None = None  # when frame 0 of this unbroken run was captured
+        frames = 0
         while self._running.is_set():
             try:
                 length, raw = self._pcm.read()
             except Exception as exc:
                 self._overrun(str(exc))
                 self._reopen()
-                last = None
+                last = origin = None
                 continue
             now = time.monotonic()
             if length < 0:
                 self._overrun(f"read returned {length}")  # EPIPE: already re-prepared
-                last = None
+                last = origin = None
                 continue
             if length == 0:
                 continue
             if last is not None and now - last > self.buffer_time:
                 self._overrun(f"{(now - last) * 1000:.0f} ms between periods")
+                origin = None
             last = now
+            if origin is None:  # the block's last frame was captured about now
+                origin, frames = now - length / self.rate, 0
+            start = origin + frames / self.rate  # the sample clock, not the read's arrival
+            frames += length
             block = decode(raw, self.format, self.channels)
             self.blocks += 1
             if not self.loop.is_closed():
-                self.loop.call_soon_threadsafe(self._deliver, block)
+                self.loop.call_soon_threadsafe(self._deliver, block, start)
 
     def _overrun(self, why: str) -> None:
         self.overruns += 1
@@ -142,8 +150,9 @@ class AlsaCapture:
         except Exception as exc:
             log.error("cannot reopen capture %s (%s): retrying", self.device, exc)
 
-    def _deliver(self, block: np.ndarray) -> None:
+    def _deliver(self, block: np.ndarray, start: float) -> None:
         if self._cb is not None and self._running.is_set():
+            self.block_start = start
             self._cb(block)
 
     def stop(self) -> None:

@@ -8,25 +8,34 @@ Devices never know which factory they got (as in gpiozero itself).
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Callable
 from typing import Any
 
 from capstan.board.protocols import EdgeCallback
 
 
 class GpioInput:
-    """A digital input whose edges enter the event loop."""
+    """A digital input whose edges enter the event loop with the time they happened.
+
+    The time is the pin library's tick, not the moment the loop got round to the
+    edge: lgpio's is the kernel's timestamp of the line event (CLOCK_MONOTONIC),
+    RPi.GPIO's the moment its edge thread woke (gpiozero stamps it), the
+    simulator's the physics' own time of the edge. `ticks_to_loop` maps a tick
+    to the loop's clock; None when they are the same clock (the Pi's daemon runs
+    on asyncio's loop, whose time() is CLOCK_MONOTONIC too; the simulator's pins
+    tick in the simulation's time).
+    """
 
     def __init__(self, factory: Any, pin: int, loop: asyncio.AbstractEventLoop,
-                 pull: str = "up", edge_time: Any = None) -> None:
+                 pull: str = "up", ticks_to_loop: Callable[[float], float] | None = None,
+                 ) -> None:
         self.pin = pin
         self._loop = loop
         self._gpio = factory.pin(pin)
         self._gpio.function = "input"
         self._gpio.pull = pull
         self._callback: EdgeCallback | None = None
-        # Where the edge's time comes from: the simulator gives exact edge times.
-        self._edge_time = edge_time
+        self._ticks_to_loop = ticks_to_loop
 
     def read(self) -> bool:
         return bool(self._gpio.state)
@@ -40,8 +49,8 @@ class GpioInput:
             self._gpio.when_changed = self._on_change
 
     def _on_change(self, ticks: float, state: int) -> None:
-        # May run on a GPIO library thread: note the time here, post into the loop.
-        t = self._edge_time() if self._edge_time else time.monotonic()
+        # May run on a GPIO library thread: the edge keeps its tick; post into the loop.
+        t = self._ticks_to_loop(ticks) if self._ticks_to_loop else float(ticks)
         if self._loop.is_closed():
             return
         self._loop.call_soon_threadsafe(self._deliver, bool(state), t)

@@ -80,6 +80,9 @@ class CaptureStream(Protocol):
     channels: int
     period: int
     overruns: int
+    # The time of the first frame of the block being delivered, on the loop's clock: from
+    # the stream's sample count (its position), not from when the loop got to the block.
+    block_start: float | None
 
     def start(self, on_block: BlockCallback) -> None: ...
 

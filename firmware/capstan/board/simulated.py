@@ -25,6 +25,7 @@ class SimCapture:
         self._cb: BlockCallback | None = None
         self._next = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        self.block_start: float | None = None  # the time of the delivered block's first frame
 
     def start(self, on_block: BlockCallback) -> None:
         self._cb = on_block
@@ -42,6 +43,7 @@ class SimCapture:
             return
         block = self.deck.render_capture(t0, self.period)
         if self._cb is not None:
+            self.block_start = t0  # its place on the sample clock, however late the loop is
             self._cb(block)
 
     def stop(self) -> None:

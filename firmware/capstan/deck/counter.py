@@ -31,6 +31,14 @@ SPEED_SIGMA = 0.02  # the capstan's speed is known to ±1.5 %; a fit off by more
 TURNS_FLOOR = 0.003  # turns: the supply's turns are never known better than this
 CONFIDENCE = 25.0  # chi² by which the runner-up must be worse to name the length
 REFIT_EVERY = 1.0  # turns of the take-up reel between fits
+# Once named, the length is committed: a cassette does not change while it stays in.
+# Another length replaces it only on evidence that a different cassette is in (one
+# swapped while the daemon was down): the named length must be worse than the best by
+# CHANGE_EVIDENCE on CHANGE_FITS fits in a row, over at least MIN_TURNS of new travel.
+# Timing jitter of the edges moves the scores by a few units; a different cassette by
+# hundreds to thousands (tests/deck/test_length_commit.py).
+CHANGE_EVIDENCE = 200.0
+CHANGE_FITS = 5
 
 
 @dataclass
@@ -50,6 +58,9 @@ class TapeCounter:
     def reset(self) -> None:
         """A cassette went out (or came in): nothing is known."""
         self.length: str | None = None
+        # chi² margin of the named length over the next best at the last fit (≥ CONFIDENCE
+        # when it was named; negative while a different cassette is being weighed)
+        self.confidence: float | None = None
         self.calibrated = False
         self.fits: list[Fit] = []
         self._samples: list[_Sample] = []
@@ -58,6 +69,9 @@ class TapeCounter:
         self._turns = (0.0, 0.0)
         self._played = 0.0
         self._last_fit_turns = -1e9
+        self._against = 0  # fits in a row that speak against the committed length
+        self._against_from = 0.0  # take-up turns where that evidence began
+        self.changes = 0  # times a committed length was replaced (a different cassette)
 
     # input --------------------------------------------------------------------
     def observe(self, take_up: float, supply: float, played: float, at_speed: bool) -> None:
@@ -109,12 +123,34 @@ class TapeCounter:
                          for f in fits), key=lambda x: x[0])
         self.fits = [f for _, f in scored]
         (best_score, best), (second, _) = scored[0], scored[1]
-        if second - best_score >= CONFIDENCE:
-            self.length = best.length
+        if self.length is None:
+            if second - best_score >= CONFIDENCE:
+                self.length = best.length  # committed
+        elif best.length != self.length:
+            self._weigh_change(best.length, best_score, scored, float(s[-1].take_up))
+        else:
+            self._against = 0
         if self.length is None:
             return
+        mine = next(score for score, f in scored if f.length == self.length)
+        self.confidence = min(score for score, f in scored if f.length != self.length) - mine
         chosen = next(f for f in fits if f.length == self.length)
         self._anchor = (chosen.length, s[0].take_up, chosen.r_take0)
+
+    def _weigh_change(self, best: str, best_score: float, scored: list[tuple[float, Fit]],
+                      turns: float) -> None:
+        """A fit favours another length than the committed one: change only on evidence."""
+        mine = next(score for score, f in scored if f.length == self.length)
+        if mine - best_score < CHANGE_EVIDENCE:
+            self._against = 0
+            return
+        if self._against == 0:
+            self._against_from = turns
+        self._against += 1
+        if self._against >= CHANGE_FITS and abs(turns - self._against_from) >= MIN_TURNS:
+            self.length = best
+            self.changes += 1
+            self._against = 0
 
     def _speed_chi2(self, f: Fit, n_t: np.ndarray) -> float:
         """How far the tape this fit says moved in play is from the time played (chi²)."""

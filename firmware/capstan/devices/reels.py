@@ -19,6 +19,11 @@ class Reels:
         self._prev_at_speed = False
         self._reverse: bool | None = None  # the direction the reels turned at _prev
 
+    @property
+    def sampled_at(self) -> float | None:
+        """The time of the take-up edge the counter was last fed up to."""
+        return self._prev[0] if self._prev is not None else None
+
     def reading(self, reel: ReelTachometer, since: float) -> ReelReading:
         return ReelReading(reel.edges_since(since),
                            reel.last_edge, reel.edge_period(since), reel.edges_per_turn)

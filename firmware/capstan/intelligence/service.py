@@ -107,7 +107,7 @@ class TapeIntelligence:
 
     def position_at(self, t: float) -> float:
         """Tape position (counter seconds) where the head was at loop time `t`, in play."""
-        return self.player.counter - (self.loop.time() - t)
+        return self.player.position_at(t)
 
     def publish(self, event: Event) -> None:
         self.bus.publish(event)

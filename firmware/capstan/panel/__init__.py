@@ -23,9 +23,17 @@ def run_live(args: argparse.Namespace) -> int:
         from capstan.sim.cassette import Cassette
 
         Cassette.open(Path(cassette), load_board().mechanism)  # a bad directory: exit 2 now
+    import asyncio
+
     from capstan.panel.app import PanelApp
+    from capstan.sim.clock import LivePolicy
 
     app = PanelApp(cassette=Path(cassette) if cassette else None,
                    seed=getattr(args, "seed", 0) or 0, insert_demo=not cassette)
-    app.run()
+    before = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(LivePolicy())  # Textual's asyncio.run makes a LiveLoop
+    try:
+        app.run()
+    finally:
+        asyncio.set_event_loop_policy(before)
     return app.return_code or 0

@@ -32,9 +32,13 @@ class BlockSource:
 
 class RecordFeed:
     def __init__(self, rate: int, channels: int = 2, clock: Callable[[], float] | None = None,
-                 tape_type: str = "I") -> None:
+                 tape_type: str = "I",
+                 block_start: Callable[[], float | None] | None = None) -> None:
+        """`block_start()`: the time of the block's first frame by the capture's sample clock
+        (None: `clock()` minus the block's length, the time it arrived)."""
         self.rate, self.channels = rate, channels
         self.clock = clock or (lambda: 0.0)
+        self.block_start = block_start
         self.level = RecordLevel(rate, channels, tape_type)
         self.gate = GainRamp(0.0, FEED_FADE, rate)
         self.source: BlockSource | None = None
@@ -47,7 +51,8 @@ class RecordFeed:
         if self.source is not None:
             block = self.source.read(n)
         if self.listen is not None:
-            self.listen(block, self.clock() - n / self.rate)
+            start = self.block_start() if self.block_start is not None else None
+            self.listen(block, start if start is not None else self.clock() - n / self.rate)
         y = self.level(block)
         gain = self.gate.render(n)
         if isinstance(gain, float):

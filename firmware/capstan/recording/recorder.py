@@ -73,7 +73,8 @@ class Recorder:
         audio = player.audio
         self.rate = audio.rate
         self.period = int(getattr(audio.capture, "period", 1024))
-        self.feed = RecordFeed(self.rate, audio.capture.channels, self.loop.time)
+        self.feed = RecordFeed(self.rate, audio.capture.channels, self.loop.time,
+                               block_start=lambda: getattr(audio.capture, "block_start", None))
         self.feed.listen = self._listen
         self.state = state
         self.memory: Any = VolatileMemory()  # the shared CassetteMemory once started
@@ -444,12 +445,13 @@ class Recorder:
 
     def _mark(self, side: str, position: float) -> None:
         if self.memory.add_mark(side, position, "recorded"):  # durable before it is told
-            self.bus.publish(TrackMarked(side, round(position, 3), "recorded"))
+            event = TrackMarked(side, round(position, 3), "recorded")
+            self.memory.when_saved(lambda: self.bus.publish(event))
 
     def _position_of(self, t: float) -> float:
         """The counter position where the line-in sound of time `t` lies on the tape."""
         latency = 2 * self.period / self.rate + self.feed.level.latency  # capture + hold
-        return self.player.counter - (self.loop.time() - (t + latency))
+        return self.player.position_at(t + latency)
 
     def _publish(self, what: str, message: str | None = None) -> None:
         self.bus.publish(RecordChanged(what, self.current_side, round(self.player.counter, 2),

@@ -67,7 +67,7 @@ class Daemon:
         self.selftest, self.socket_group = selftest, socket_group
         self.update_root = update_root  # "/" on the Pi: show the last update's result
         self.bus = EventBus(loop.time)
-        self.state = StateStore(self.state_dir, self.bus, loop)
+        self.state = StateStore(self.state_dir, self.bus, loop, background=True)
         self.watchdog = Watchdog(loop, self.notifier)
         self.report: SelfTestReport | None = None
         self.player: Any = None

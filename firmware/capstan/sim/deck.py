@@ -42,7 +42,10 @@ class SimDeck:
         self.rate = board.alsa.rate
         self.rng = np.random.default_rng(seed)
         self.random = random.Random(seed)
-        self.factory = SimFactory(loop.time)
+        self._edge_t: float | None = None
+        self._t = loop.time()
+        self._delivered = self._t  # edges up to here have reached the firmware
+        self.factory = SimFactory(self.edge_time)  # a pin's tick is the time of its edge
         self.factory.on_output = self._output_changed
         self.i2c = SimI2CBus(seed)
         self.log: ReportLog = log or (lambda event: None)
@@ -55,9 +58,7 @@ class SimDeck:
         self.overruns_pending = 0
         self.recorded_seconds = 0.0
         self._last_tape_event: str | None = None
-        self._t = loop.time()
         self._timer: asyncio.TimerHandle | None = None
-        self._edge_t: float | None = None
         self.on_tick: list[Callable[[float], None]] = []
         # the fuel gauge, the charger and the LED driver, modelled at register level
         self.power = attach_power_models(self.i2c, board, on_led=self.led_changed)
@@ -68,7 +69,7 @@ class SimDeck:
 
     # time ----------------------------------------------------------------
     def start(self) -> None:
-        self._t = self.loop.time()
+        self._t = self._delivered = self.loop.time()
         self._schedule()
 
     @functools.cached_property
@@ -80,6 +81,19 @@ class SimDeck:
     def edge_time(self) -> float:
         """When the edge being delivered happened (the physics' time, else the loop's)."""
         return self._edge_t if self._edge_t is not None else self.loop.time()
+
+    def edges_until(self) -> float:
+        """The time up to which the firmware has every tachometer edge of the physics.
+
+        The physics runs on a timer of the loop; when the loop runs late (a busy
+        laptop, a stalled disk) it catches up, and until then the reels' silence
+        after this instant is not yet known: the safety watchdog judges here, not
+        at the loop's time. The firmware's pins post their edges into the loop,
+        so this moves on only once they have been delivered (FIFO)."""
+        return self._delivered
+
+    def _mark_delivered(self, t: float) -> None:
+        self._delivered = max(self._delivered, t)
 
     def stop(self) -> None:
         if self._timer:
@@ -106,6 +120,7 @@ class SimDeck:
             self._edge_t = t  # the edge is stamped with its own simulated time, even when a
             pin.drive(level)  # real-time loop runs late and the physics catches up
         self._edge_t = None
+        self.loop.call_soon(self._mark_delivered, t1)  # after the edges the pins posted
         if event and event != self._last_tape_event:
             self.log({"type": "tape", "what": event, "position": round(self.position, 3)})
         if event == "end" or event == "start" or m.speed != 0:

@@ -14,6 +14,14 @@ and a `StateRecovered` event says so: never a crash, never a crash loop.
 SD cards wear: `save` writes only when the data changed, and `save_soon`
 coalesces frequent changes (the counter) into at most one write per interval;
 `flush` writes what is pending (on stop, on eject).
+
+In the daemon (`background=True`) a save never waits on the card on the event
+loop: an SD card can hold a write and its fsyncs for hundreds of milliseconds,
+and the loop carries the buttons, the safety watchdog and the audio. The data
+is encoded on the loop and written by one writer thread, in the order saved;
+a name saved again while its write is under way is written once more after it
+(the newest data wins). `load` returns what was saved even before it reached
+the disk, and `flush` waits for the writer (on stop, at power-off).
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ import json
 import logging
 import os
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -102,10 +112,19 @@ class StateStore:
     """`load(name, default)` and `save(name, data)` over one directory."""
 
     def __init__(self, directory: Path | str, bus: EventBus | None = None,
-                 loop: asyncio.AbstractEventLoop | None = None, disk: Disk | None = None) -> None:
+                 loop: asyncio.AbstractEventLoop | None = None, disk: Disk | None = None,
+                 background: bool = False) -> None:
+        """`background`: write on a writer thread while `loop` runs (the daemon)."""
         self.directory = Path(directory)
         self.bus, self.loop = bus, loop
         self.disk = disk or Disk()
+        self.background = background and loop is not None
+        self._writer: ThreadPoolExecutor | None = None
+        self._unwritten: dict[str, Any] = {}  # saved, not yet on disk (newest per name)
+        self._writing: dict[str, asyncio.Future[None]] = {}
+        self._again: dict[str, tuple[Path, bytes]] = {}  # to write once the current one is done
+        self._results: dict[str, OSError | None] = {}  # the writer thread's outcomes
+        self._told: dict[str, list[Callable[[], None]]] = {}  # when_written's callbacks
         self.writes = 0  # files written since start (tests and `capstan status` read it)
         self._known: dict[str, bytes] = {}  # canonical data as on disk, per name
         self._pending: dict[str, Any] = {}
@@ -120,9 +139,12 @@ class StateStore:
     def load(self, name: str, default: Any) -> Any:
         """The saved data, or a copy of `default` if there is none or it was bad."""
         path = self.path(name)
-        self._remove_leftover(path)
+        if name not in self._writing:  # else the temporary file is the writer's, in use
+            self._remove_leftover(path)
         if name in self._pending:
             return copy.deepcopy(self._pending[name])
+        if name in self._unwritten:
+            return copy.deepcopy(self._unwritten[name])
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
@@ -176,6 +198,11 @@ class StateStore:
         body = canonical(data)
         if self._known.get(name) == body:
             return True
+        if self.background and self.loop is not None and self.loop.is_running():
+            self._known[name] = body  # what the disk will hold
+            self._unwritten[name] = copy.deepcopy(data)
+            self._queue(name, path, encode(name, data))
+            return True
         try:
             self._write(path, encode(name, data))
         except OSError as exc:
@@ -187,6 +214,77 @@ class StateStore:
         self._known[name] = body
         self.writes += 1
         return True
+
+    def when_written(self, name: str, then: Callable[[], None]) -> None:
+        """Call `then()` once what was saved under `name` is on the disk (at once if it is):
+        "durable before it is told" holds with the writer thread too."""
+        if name in self._writing or name in self._again:
+            self._told.setdefault(name, []).append(then)
+        else:
+            then()
+
+    # the writer thread ----------------------------------------------------------------
+    def _queue(self, name: str, path: Path, content: bytes) -> None:
+        if name in self._writing:
+            self._again[name] = (path, content)
+            return
+        assert self.loop is not None
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="capstan-state")
+        future = self.loop.run_in_executor(self._writer, self._job, name, path, content)
+        self._writing[name] = future
+        future.add_done_callback(lambda f, name=name: self._written(name, f))
+
+    def _job(self, name: str, path: Path, content: bytes) -> OSError | None:
+        """On the writer thread: the write, and how it went (kept for flush())."""
+        try:
+            self._write(path, content)
+            result = None
+        except OSError as exc:
+            result = exc
+        self._results[name] = result
+        return result
+
+    def _written(self, name: str, future: asyncio.Future[OSError | None]) -> None:
+        if self._writing.get(name) is not future:
+            return  # flush() already settled it
+        del self._writing[name]
+        self._results.pop(name, None)
+        self._settle(name, None if future.cancelled() else future.result())
+
+    def _settle(self, name: str, exc: OSError | None) -> None:
+        if exc is None:
+            self.writes += 1
+        else:
+            self._known.pop(name, None)
+            reason = f"{exc.strerror or exc}: is the SD card full or read-only?"
+            log.error("could not save state %s: %s", name, reason)
+            if self.bus is not None:
+                self.bus.publish(StateNotSaved(name, reason))
+        again = self._again.pop(name, None)
+        if again is not None and self.background:
+            self._queue(name, *again)
+        elif again is not None:
+            try:
+                self._write(*again)
+                self.writes += 1
+            except OSError as err:
+                self._again.pop(name, None)
+                self._settle(name, err)
+        if name not in self._writing:
+            self._unwritten.pop(name, None)
+            for then in self._told.pop(name, []) if exc is None else []:
+                then()
+
+    def _drain(self) -> None:
+        """Wait for the writer thread, then write here what was queued behind it."""
+        if self._writer is None:
+            return
+        self._writer.shutdown(wait=True)
+        self._writer = None
+        for name in list(self._writing):
+            del self._writing[name]
+            self._settle(name, self._results.pop(name, None))
 
     def _write(self, path: Path, content: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -216,9 +314,14 @@ class StateStore:
             self.save(name, self._pending.pop(name))
 
     def flush(self) -> None:
-        """Write everything `save_soon` still holds (on stop, on eject)."""
-        for name in list(self._pending):
-            self.save(name, self._pending.pop(name))
+        """Write everything `save_soon` still holds and wait for the writer (on stop)."""
+        background, self.background = self.background, False
+        try:
+            self._drain()
+            for name in list(self._pending):
+                self.save(name, self._pending.pop(name))
+        finally:
+            self.background = background
 
     def _cancel(self, name: str) -> None:
         timer = self._timers.pop(name, None)
