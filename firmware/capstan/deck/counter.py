@@ -29,7 +29,12 @@ MIN_TURNS = 6.0  # take-up turns of travel before a fit is trusted
 MAX_SAMPLES = 400
 SPEED_SIGMA = 0.02  # the capstan's speed is known to ±1.5 %; a fit off by more is suspect
 TURNS_FLOOR = 0.003  # turns: the supply's turns are never known better than this
-CONFIDENCE = 25.0  # chi² by which the runner-up must be worse to name the length
+# chi² by which the runner-up must be worse to name the length, on COMMIT_FITS fits in
+# a row naming the same one. The samples are not independent (the supply's turns are
+# quantized, a late watchdog sample repeats its error), so a neighbour length can lead
+# early by a few tens; the true length's margin grows to hundreds within a few turns.
+CONFIDENCE = 50.0
+COMMIT_FITS = 3
 REFIT_EVERY = 1.0  # turns of the take-up reel between fits
 # Once named, the length is committed: a cassette does not change while it stays in.
 # Another length replaces it only on evidence that a different cassette is in (one
@@ -71,6 +76,7 @@ class TapeCounter:
         self._last_fit_turns = -1e9
         self._against = 0  # fits in a row that speak against the committed length
         self._against_from = 0.0  # take-up turns where that evidence began
+        self._leading: tuple[str, int] | None = None  # (length, clear fits in a row)
         self.changes = 0  # times a committed length was replaced (a different cassette)
 
     # input --------------------------------------------------------------------
@@ -124,8 +130,7 @@ class TapeCounter:
         self.fits = [f for _, f in scored]
         (best_score, best), (second, _) = scored[0], scored[1]
         if self.length is None:
-            if second - best_score >= CONFIDENCE:
-                self.length = best.length  # committed
+            self._weigh_commit(best.length, second - best_score)
         elif best.length != self.length:
             self._weigh_change(best.length, best_score, scored, float(s[-1].take_up))
         else:
@@ -136,6 +141,17 @@ class TapeCounter:
         self.confidence = min(score for score, f in scored if f.length != self.length) - mine
         chosen = next(f for f in fits if f.length == self.length)
         self._anchor = (chosen.length, s[0].take_up, chosen.r_take0)
+
+    def _weigh_commit(self, best: str, margin: float) -> None:
+        """Name the length once the same one has led clearly on COMMIT_FITS fits."""
+        if margin < CONFIDENCE:
+            self._leading = None
+            return
+        n = self._leading[1] + 1 if self._leading and self._leading[0] == best else 1
+        self._leading = (best, n)
+        if n >= COMMIT_FITS:
+            self.length = best  # committed
+            self._leading = None
 
     def _weigh_change(self, best: str, best_score: float, scored: list[tuple[float, Fit]],
                       turns: float) -> None:
