@@ -23,19 +23,20 @@ def test_a_long_ff_finds_the_next_track_by_listening(tmp_path: Path) -> None:
     try:
         s.run_until(0.5)
         s.press("play")
-        s.run_for(20.0)
+        s.run_for(55.0)  # in the second song; the counter has named the C46 by now
+        assert s.player.tape_counter.position is not None
         s.press("ff", hold=1.2)  # the long press comes at 0.8 s
-        s.run_for(15.0)
+        s.run_for(25.0)
         search = of(s, "track", what="search")
         assert [e["by"] for e in search] == ["listening"]  # nothing known ahead yet
         assert len(landed) == 1
-        gap_start, gap_end = GAPS[0]
+        gap_start, gap_end = GAPS[1]
         # the head stops in the gap (or in the first 0.1 s of the song) and plays from there
         assert gap_start <= landed[0] <= gap_end + 0.1
         event = of(s, "track", what="landed")[0]
-        assert event["number"] == 2
+        assert event["number"] == 3
         assert s.player.deck.state.value == "playing"
-        assert abs(s.deck.position - (gap_end + 15.0 - (event["t"] - search[0]["t"]))) < 15
+        assert abs(s.deck.position - (gap_end + 25.0 - (event["t"] - search[0]["t"]))) < 15
         marks = s.player.intelligence.memory.toc.marks["A"]
         assert any(abs(m.position - gap_end) < 0.5 for m in marks)  # it joined the TOC
     finally:
@@ -53,7 +54,7 @@ def test_with_the_toc_it_winds_and_ff_again_adds_a_track(tmp_path: Path) -> None
             toc.add_mark("A", start, "recorded")
         s.player.intelligence.memory.toc = toc  # as restored for a known cassette
         s.press("play")
-        s.run_for(30.0)  # the counter knows the position by now
+        s.run_for(55.0)  # in the second song; the counter knows the position by now
         assert s.player.tape_counter.position is not None
         s.press("ff", hold=1.2)
         s.run_for(1.5)
@@ -62,11 +63,11 @@ def test_with_the_toc_it_winds_and_ff_again_adds_a_track(tmp_path: Path) -> None
         searches = of(s, "track", what="search")
         assert [e["by"] for e in searches] == ["toc", "toc"]
         assert [e["skip"] for e in searches] == [1, 2]
-        gap_start, gap_end = GAPS[0]  # it may land before track 2 before the second press
+        gap_start, gap_end = GAPS[1]  # it may land before track 3 before the second press
         assert all(gap_start <= p <= gap_end for p in landed[:-1]), landed
-        gap_start, gap_end = GAPS[1]
+        gap_start, gap_end = GAPS[2]
         assert gap_start <= landed[-1] <= gap_end
-        assert of(s, "track", what="landed")[-1]["number"] == 3
+        assert of(s, "track", what="landed")[-1]["number"] == 4
         assert s.player.deck.state.value == "playing"
     finally:
         s.close()
