@@ -45,20 +45,20 @@ def test_a_save_returns_while_the_card_holds_the_write_and_lands_after(tmp_path:
     ran: list[str] = []
 
     async def script() -> None:
-        assert store.save("counter", {"position": 1.0})
+        assert store.save("counter", {"cassette": True, "position": 1.0})
         assert card.syncing.wait(5)  # the writer thread is inside fsync now
         loop.call_soon(ran.append, "a button")
         await asyncio.sleep(0)
         assert ran == ["a button"]  # the loop ran on while the card held the write
         assert not (tmp_path / "counter.json").exists()
-        assert store.load("counter", None) == {"position": 1.0}  # what was saved, already
+        assert store.load("counter", None) == {"cassette": True, "position": 1.0}
         card.release.set()
         while store.writes == 0 and loop.time() < 30:
             await asyncio.sleep(0.01)
 
     loop.run_until_complete(script())
     loop.close()
-    assert StateStore(tmp_path).load("counter", None) == {"position": 1.0}
+    assert StateStore(tmp_path).load("counter", None) == {"cassette": True, "position": 1.0}
 
 
 def test_saved_again_while_writing_the_newest_wins_and_flush_waits(tmp_path: Path) -> None:
@@ -67,18 +67,18 @@ def test_saved_again_while_writing_the_newest_wins_and_flush_waits(tmp_path: Pat
     store, _ = _store(tmp_path, loop, card)
 
     async def script() -> None:
-        store.save("counter", {"position": 1.0})
+        store.save("counter", {"cassette": True, "position": 1.0})
         assert card.syncing.wait(5)
-        store.save("counter", {"position": 2.0})
-        store.save("counter", {"position": 3.0})
-        assert store.load("counter", None) == {"position": 3.0}
+        store.save("counter", {"cassette": True, "position": 2.0})
+        store.save("counter", {"cassette": True, "position": 3.0})
+        assert store.load("counter", None) == {"cassette": True, "position": 3.0}
         card.release.set()
         store.flush()  # on stop: everything on disk before the daemon ends
 
     loop.run_until_complete(script())
     loop.close()
     assert store.writes == 2  # the first, then only the newest
-    assert StateStore(tmp_path).load("counter", None) == {"position": 3.0}
+    assert StateStore(tmp_path).load("counter", None) == {"cassette": True, "position": 3.0}
 
 
 def test_a_failed_background_write_is_told_and_tried_again_next_time(tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_told_only_once_it_is_on_the_card(tmp_path: Path) -> None:
     told: list[bool] = []
 
     async def script() -> None:
-        store.save("cassette-current", {"toc": {"A": [12.5]}})
+        store.save("cassette-current", {"toc": {"A": {"marks": [[12.5, "recorded"]]}}})
         store.when_written("cassette-current", lambda: told.append(
             (tmp_path / "cassette-current.json").exists()))
         assert card.syncing.wait(5)

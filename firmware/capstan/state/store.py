@@ -9,7 +9,12 @@ Writes are atomic: a temporary file is written and fsynced, renamed over the
 old one, and the directory is fsynced; a power cut at any moment leaves the old
 file or the new one. A file that cannot be read, does not parse or fails its
 checksum is moved aside (``NAME.json.bad-N``), the caller's defaults are used,
-and a `StateRecovered` event says so: never a crash, never a crash loop.
+and a `StateRecovered` event says so: never a crash, never a crash loop. The
+same holds for data that parses and checks out but is not of the name's layout
+(capstan.state.layouts: another firmware's, a hand edit), for JSON nested too
+deep to read, and for anything that is not a regular file of at most
+`MAX_FILE` bytes: a state file is opened without following a link (into
+/dev/zero, say) and without waiting (a FIFO), then looked at with fstat.
 
 SD cards wear: `save` writes only when the data changed, and `save_soon`
 coalesces frequent changes (the counter) into at most one write per interval;
@@ -28,11 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import errno
 import hashlib
 import json
 import logging
 import os
 import re
+import stat
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +49,11 @@ from typing import Any, ClassVar
 from capstan.errors import CapstanError
 from capstan.events import Event, EventBus
 from capstan.state.disk import Disk
+from capstan.state.layouts import layout
+from capstan.state.schema import Anything, Schema, SchemaError
+
+FALLBACK = Anything(32)  # a name without a layout: plain data, nested at most 32 deep
+MAX_FILE = 4 * 1024 * 1024  # bytes: larger than any state the player writes
 
 log = logging.getLogger(__name__)
 
@@ -89,23 +101,87 @@ def encode(name: str, data: Any) -> bytes:
     return (json.dumps(envelope, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
-def decode(name: str, raw: bytes) -> Any:
-    """The data of a state file; ValueError saying what is wrong with it."""
+def decode(name: str, raw: bytes, schema: Schema | None = None) -> Any:
+    """The data of a state file; ValueError saying what is wrong with it.
+
+    `schema`: the data's layout (default: the name's in capstan.state.layouts)."""
     try:
         envelope = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ValueError("not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg} at byte {exc.pos})") from None
+    except RecursionError:
+        raise ValueError("JSON nested too deep to read") from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise ValueError(f"not readable JSON ({exc})") from None
     if not isinstance(envelope, dict) or envelope.get("capstan-state") != FORMAT:
         raise ValueError(f"not a Capstan state file of format {FORMAT}")
     if envelope.get("name") != name:
         raise ValueError(f"it holds {envelope.get('name')!r}, not {name!r}")
     if "data" not in envelope or not isinstance(envelope.get("sha256"), str):
         raise ValueError("its data or checksum is missing")
-    if hashlib.sha256(canonical(envelope["data"])).hexdigest() != envelope["sha256"]:
+    data = envelope["data"]
+    try:
+        (schema or layout(name) or FALLBACK).validate(data, "data")
+    except SchemaError as exc:
+        raise ValueError(f"its data is not of the {name} layout ({exc})") from None
+    try:
+        body = canonical(data)
+    except (StateError, RecursionError):
+        raise ValueError("its data is not plain JSON") from None
+    if hashlib.sha256(body).hexdigest() != envelope["sha256"]:
         raise ValueError("its checksum does not match its data")
-    return envelope["data"]
+    return data
+
+
+def read_regular(path: Path, limit: int = MAX_FILE) -> bytes:
+    """The bytes of `path` if it is a regular file of at most `limit` bytes.
+
+    Never follows a symbolic link, never waits (a FIFO, a device), never reads more
+    than `limit` + 1 bytes: FileNotFoundError if there is nothing, else ValueError
+    or OSError saying what is there instead."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError("it is a symbolic link, not a file") from None
+        if exc.errno != errno.ENOENT:
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                raise exc from None
+            if not stat.S_ISREG(mode):
+                raise ValueError(f"it is {_kind(mode)}, not a regular file") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"it is {_kind(info.st_mode)}, not a regular file")
+        if info.st_size > limit:
+            raise ValueError(f"it is {info.st_size} bytes, more than the {limit} a state "
+                             "file may hold")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 16, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise ValueError(f"it is more than the {limit} bytes a state file may hold")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _kind(mode: int) -> str:
+    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return "not a file"
 
 
 class StateStore:
@@ -136,8 +212,11 @@ class StateStore:
         return self.directory / f"{name}.json"
 
     # reading ------------------------------------------------------------------
-    def load(self, name: str, default: Any) -> Any:
-        """The saved data, or a copy of `default` if there is none or it was bad."""
+    def load(self, name: str, default: Any, schema: Schema | None = None) -> Any:
+        """The saved data, or a copy of `default` if there is none or it was bad.
+
+        `schema`: the layout the data must have (default: the name's, see
+        capstan.state.layouts); data of another shape is moved aside like a corrupt file."""
         path = self.path(name)
         if name not in self._writing:  # else the temporary file is the writer's, in use
             self._remove_leftover(path)
@@ -146,14 +225,17 @@ class StateStore:
         if name in self._unwritten:
             return copy.deepcopy(self._unwritten[name])
         try:
-            raw = path.read_bytes()
+            raw = read_regular(path)
         except FileNotFoundError:
+            return copy.deepcopy(default)
+        except ValueError as exc:
+            self._recover(name, path, f"it cannot be read: {exc}")
             return copy.deepcopy(default)
         except OSError as exc:
             self._recover(name, path, f"it cannot be read ({exc.strerror or exc})")
             return copy.deepcopy(default)
         try:
-            data = decode(name, raw)
+            data = decode(name, raw, schema)
         except ValueError as exc:
             self._recover(name, path, str(exc))
             return copy.deepcopy(default)
@@ -185,7 +267,10 @@ class StateStore:
         target = path.with_name(f"{path.name}.bad-{number}")
         self.disk.replace(path, target)
         for old in bad[:max(0, len(bad) + 1 - KEEP_BAD)]:
-            self.disk.remove(old)
+            try:
+                self.disk.remove(old)
+            except OSError as exc:  # a directory moved aside is left for a person to look at
+                log.warning("could not remove the old %s: %s", old, exc.strerror or exc)
         self.disk.sync_dir(self.directory)
         return target
 
@@ -196,6 +281,7 @@ class StateStore:
         self._cancel(name)
         self._pending.pop(name, None)
         body = canonical(data)
+        _fits(name, data)
         if self._known.get(name) == body:
             return True
         if self.background and self.loop is not None and self.loop.is_running():
@@ -304,6 +390,8 @@ class StateStore:
             self.save(name, data)
             return
         self.path(name)
+        canonical(data)
+        _fits(name, data)
         self._pending[name] = copy.deepcopy(data)
         if name not in self._timers:
             self._timers[name] = self.loop.call_later(within, self._save_pending, name)
@@ -331,6 +419,15 @@ class StateStore:
     @staticmethod
     def _temp(path: Path) -> Path:
         return path.with_name(f".{path.name}.tmp")
+
+
+def _fits(name: str, data: Any, schema: Schema | None = None) -> None:
+    """StateError unless `data` is of the name's layout: the store never writes a file
+    it would move aside at the next start."""
+    try:
+        (schema or layout(name) or FALLBACK).validate(data, "data")
+    except SchemaError as exc:
+        raise StateError(f"state {name} does not fit its layout ({exc})") from None
 
 
 def _bad_number(path: Path) -> int:
