@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from capstan import __version__
@@ -46,26 +47,68 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_BROKEN_PIPE = 141  # as a shell reports a command ended by SIGPIPE (`capstan status | head`)
+_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3,
+             logging.CRITICAL: 2}
+
+
+def under_journald(env: dict[str, str] | None = None) -> bool:
+    """Is stderr connected to the journal? (systemd sets JOURNAL_STREAM to its device:inode)"""
+    stream = (os.environ if env is None else env).get("JOURNAL_STREAM", "")
+    try:
+        device, inode = (int(part) for part in stream.split(":"))
+        info = os.fstat(sys.stderr.fileno())
+    except (ValueError, OSError, AttributeError):
+        return False
+    return (info.st_dev, info.st_ino) == (device, inode)
+
+
+class JournalFormatter(logging.Formatter):
+    """No timestamp (the journal stamps each line), the level as a syslog prefix (<4>)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = _PRIORITY.get(record.levelno, 6)
+        return f"<{priority}>{record.name}: {super().format(record)}"
+
+
+def setup_logging(verbose: int, command: str | None) -> None:
+    base = logging.INFO if command == "run" else logging.WARNING  # the daemon says what it does
+    handler = logging.StreamHandler()
+    if under_journald():
+        handler.setFormatter(JournalFormatter("%(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=base - 10 * min(verbose, 2), handlers=[handler])
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Exit status: 0 done; 1 refused or failed (the reason on stderr); 2 wrong usage or
+    configuration; 3 the daemon is not there, does not answer or went away; 130
+    interrupted; 141 the output was closed early."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(args.verbose, args.command)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return code
     except ConfigError as exc:
         print(f"capstan: {exc}", file=sys.stderr)
         return 2
     except CapstanError as exc:
         print(f"capstan: {exc}", file=sys.stderr)
-        return 1
+        return int(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing more to say, and nothing to say it to.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -24,10 +24,23 @@ def sim_state_dir() -> Path:
     return Path(base) / "capstan-sim"
 
 
+def state_dir_for(config: dict[str, dict[str, Any]], given: str | None = None) -> Path:
+    """Where the daemon keeps its state: --state-dir > [player] state_dir, except that
+    the simulated board at the default keeps its own (it never touches the Pi's)."""
+    from capstan.config import DEFAULTS
+
+    if given:
+        return Path(given)
+    configured = config["player"]["state_dir"]
+    if config["player"]["board"] == "sim" and configured == DEFAULTS["player"]["state_dir"]:
+        return sim_state_dir()
+    return Path(configured)
+
+
 def _run(args: argparse.Namespace) -> int:
     from capstan.board import open_board
     from capstan.board.description import load_board
-    from capstan.config import DEFAULTS, load_config
+    from capstan.config import load_config
     from capstan.control.paths import daemon_socket
     from capstan.service.daemon import Daemon
     from capstan.service.notify import Notifier
@@ -36,10 +49,7 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides)
     kind = config["player"]["board"]
     description = load_board(args.board_file or config["player"]["board_file"] or None)
-    state_dir = Path(args.state_dir or config["player"]["state_dir"])
-    if kind == "sim" and not args.state_dir and \
-            config["player"]["state_dir"] == DEFAULTS["player"]["state_dir"]:
-        state_dir = sim_state_dir()  # the simulator never touches the Pi's state
+    state_dir = state_dir_for(config, args.state_dir)
     socket_path = Path(args.socket) if args.socket else daemon_socket(kind,
                                                                       config["player"]["socket"])
     if args.cassette and kind != "sim":

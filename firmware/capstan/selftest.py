@@ -12,7 +12,9 @@ for a moment with a cassette in). They work on any board, the simulated one too:
 - the ADC delivers audio, and not stuck digital silence; the DAC takes a block;
 - with `--motor` and a cassette: both reels turn in PLAY.
 
-A finding marked critical means the player cannot play at all.
+A finding marked critical means the player cannot play at all. What a run did not
+check (the motor without `--motor` or without a cassette, the state directory when
+none is given) is listed as "not checked", never as passed.
 """
 
 from __future__ import annotations
@@ -50,8 +52,11 @@ class Finding:
     ok: bool
     message: str
     critical: bool = False
+    checked: bool = True  # False: not checked this time (ok says nothing then)
 
     def line(self) -> str:
+        if not self.checked:
+            return f"--    {self.part}: not checked: {self.message}"
         mark = "ok  " if self.ok else ("FAIL" if self.critical else "warn")
         return f"{mark}  {self.part}: {self.message}"
 
@@ -62,6 +67,14 @@ class SelfTestReport:
 
     def add(self, part: str, ok: bool, message: str, critical: bool = False) -> None:
         self.findings.append(Finding(part, ok, message, critical))
+
+    def not_checked(self, part: str, why: str) -> None:
+        """`part` was not checked this time; `why` says how to have it checked."""
+        self.findings.append(Finding(part, True, why, checked=False))
+
+    @property
+    def unchecked(self) -> list[Finding]:
+        return [f for f in self.findings if not f.checked]
 
     @property
     def problems(self) -> list[Finding]:
@@ -77,7 +90,9 @@ class SelfTestReport:
 
     def summary(self) -> str:
         if self.passed:
-            return f"self-test passed ({len(self.findings)} checks)"
+            checked = len(self.findings) - len(self.unchecked)
+            rest = f", {len(self.unchecked)} not checked" if self.unchecked else ""
+            return f"self-test passed ({checked} checks{rest})"
         return (f"self-test: {len(self.problems)} problem(s): "
                 + "; ".join(f"{f.part}: {f.message}" for f in self.problems))
 
@@ -113,6 +128,9 @@ async def run_selftest(board: Any, *, motor: bool = False, state_dir: str | None
                        "line (check the sensor's pull-up and its wiring)")
         if motor:
             await _motor(board, report, edges, cassette)
+        else:
+            report.not_checked("motor and reels in PLAY", "run `capstan selftest --motor` "
+                               "with a cassette in")
     finally:
         for pin in board.tachometers.values():
             pin.watch(None)
@@ -123,6 +141,8 @@ async def run_selftest(board: Any, *, motor: bool = False, state_dir: str | None
 
         problem = is_writable(state_dir)
         report.add("state directory", problem is None, problem or f"{state_dir} is writable")
+    else:
+        report.not_checked("state directory", "no state directory given")
     return report
 
 
@@ -225,7 +245,8 @@ async def _motor(board: Any, report: SelfTestReport, edges: dict[str, int],
     from capstan.devices.mechanism import TapeMechanism
 
     if not cassette:
-        report.add("motor", True, "not tried: insert a cassette to test the motor and reels")
+        report.not_checked("motor and reels in PLAY", "no cassette in: insert one to test "
+                           "the motor and the reels")
         return
     o = board.outputs
     mechanism = TapeMechanism(Motor(o["motor"], o["motor_reverse"]), Solenoid(o["head_solenoid"]),
@@ -251,10 +272,12 @@ def _run(args: argparse.Namespace) -> int:
     from capstan.board import open_board
     from capstan.board.description import load_board
     from capstan.config import load_config
+    from capstan.run_cli import state_dir_for
 
     overrides = {"player": {"board": args.board}} if args.board else None
     config = load_config(args.config, overrides)
     description = load_board(args.board_file or config["player"]["board_file"] or None)
+    state_dir = state_dir_for(config, args.state_dir)
 
     async def main() -> SelfTestReport:
         loop = asyncio.get_running_loop()
@@ -264,7 +287,7 @@ def _run(args: argparse.Namespace) -> int:
             if board.deck is not None:
                 board.deck.start()
             return await run_selftest(board, motor=args.motor,
-                                      state_dir=config["player"]["state_dir"])
+                                      state_dir=str(state_dir))
         finally:
             board.close()
 
@@ -280,5 +303,7 @@ def register(sub: Any) -> None:
     p.add_argument("--board-file", help="the board description (default: hardware/board.toml)")
     p.add_argument("--motor", action="store_true",
                    help="with a cassette in, run the tape in PLAY for a moment")
+    p.add_argument("--state-dir", help="the state directory to check (default: the one "
+                   "`capstan run` uses with the same options)")
     p.add_argument("--json", action="store_true", help="the findings as JSON")
     p.set_defaults(func=_run)

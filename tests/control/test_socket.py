@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import resource
 import shutil
 import signal
 import socket
@@ -29,21 +31,36 @@ GUARD = 60.0  # s: only ever a failure guard
 
 
 class DaemonProcess:
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, cassette: bool = True, open_files: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.base = base
         self.socket = base / "c.sock"
         self.state = base / "state"
+        self.log = base / "daemon.log"
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(str(base / "notify"))
         self.notify.settimeout(0.5)  # to look whether the daemon died meanwhile
         self.heard: list[str] = []
+        given = env or {}
         env = {**os.environ, "NOTIFY_SOCKET": str(base / "notify"), "WATCHDOG_USEC": "10000000",
                "PYTHONDONTWRITEBYTECODE": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "capstan", "run", "--board", "sim", "--socket",
-             str(self.socket), "--state-dir", str(self.state), "--cassette", "C60"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        env.pop("JOURNAL_STREAM", None)  # the test's own journal, if any, is not the daemon's
+        env.update(given)
+
+        def limit_files() -> None:  # as systemd's LimitNOFILE does
+            if open_files is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "capstan", "run", "--board", "sim", "--socket",
+                 str(self.socket), "--state-dir", str(self.state),
+                 *(["--cassette", "C60"] if cassette else [])],
+                env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=limit_files)
         self.wait_for("READY=1")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
 
     def wait_for(self, assignment: str) -> None:
         deadline = time.monotonic() + GUARD  # a failure guard, not a measurement
@@ -55,8 +72,9 @@ class DaemonProcess:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.proc.kill()
-                out = self.proc.communicate()[0].decode()
-                raise AssertionError(f"no {assignment} from the daemon; it said:\n{out}")
+                self.proc.wait()
+                raise AssertionError(f"no {assignment} from the daemon; it said:\n"
+                                     f"{self.output()}")
 
     def client(self) -> ControlClient:
         return ControlClient(self.socket, timeout=GUARD)
@@ -187,27 +205,207 @@ def test_the_capstan_commands(daemon: DaemonProcess, capsys: pytest.CaptureFixtu
     sock = ["--socket", str(daemon.socket)]
     assert capstan(["status", "--json", *sock]) == 0
     assert json.loads(capsys.readouterr().out)["board"] == "sim"
-    assert capstan(["status", *sock]) == 0
-    assert "transport" in capsys.readouterr().out
     assert capstan(["press", "ff", *sock]) == 0
     assert capstan(["press", "stop", *sock]) == 0
     assert capstan(["hold", "vol_down", "0.1", *sock]) == 0
-    assert capstan(["pair", *sock]) == 0
-    assert "pairing" in capsys.readouterr().out
     assert capstan(["digitize", "on", *sock]) == 0
     assert "digitizing on" in capsys.readouterr().out
-    assert json.loads(_status_json(sock, capsys))["tape"]["digitizing"]["enabled"] is True
+    digitizing = json.loads(_status_json(sock, capsys))["tape"]["digitizing"]
+    assert digitizing["enabled"] is True
+    assert Path(digitizing["directory"]) == daemon.state / "tapes"  # follows --state-dir
     assert capstan(["digitize", "off", *sock]) == 0
     capsys.readouterr()
     assert capstan(["press", "bogus", *sock]) == 1
     assert "unknown button 'bogus'" in capsys.readouterr().err
-    assert capstan(["status", "--socket", str(daemon.base / "nobody-here.sock")]) == 1
+    assert capstan(["status", "--socket", str(daemon.base / "nobody-here.sock")]) == 3
     assert "no Capstan daemon" in capsys.readouterr().err
+
+
+def test_the_status_a_person_reads(daemon: DaemonProcess,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    sock = ["--socket", str(daemon.socket)]
+    with daemon.client() as c:
+        c.request("press", button="play")
+        c.request("hold", button="vol_up", seconds=0.05)  # a moment of play
+    assert capstan(["status", *sock]) == 0
+    out = capsys.readouterr().out
+    assert capstan(["press", "stop", *sock]) == 0
+    labels = dict(line.split("  ", 1) for line in out.splitlines())
+    assert labels["Player"].strip() == "playing"
+    assert re.fullmatch(r"\d+:\d\d .*", labels["Counter"].strip())  # minutes:seconds
+    assert re.fullmatch(r"\d+ %, (on battery|power source not known yet), about (\d+ h )?"
+                        r"\d+ min of play left", labels["Power"].strip())
+    assert "passed" in labels["Self-test"] and "not checked" in labels["Self-test"]
+    assert labels["State in"].strip() == str(daemon.state)
+    for raw in ("None", "null", "{", "[", "True", "False", "_"):
+        assert raw not in out.replace(str(daemon.base), ""), (raw, out)
+
+
+def test_status_into_a_closed_pipe_says_nothing_more(daemon: DaemonProcess) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "capstan", "status", "--socket",
+                             str(daemon.socket)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # as `| head` does once it has its lines
+    err = proc.stderr.read().decode()
+    assert proc.wait(GUARD) == 141 and err == ""
+
+
+def test_a_stuck_daemon_is_reported_as_not_answering(daemon: DaemonProcess,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    daemon.proc.send_signal(signal.SIGSTOP)  # its loop stands still
+    try:
+        for command in (["status"], ["press", "play"], ["events"], ["pair"]):
+            assert capstan([*command, "--socket", str(daemon.socket), "--timeout", "0.3"]) == 3
+            err = capsys.readouterr().err
+            assert "does not answer" in err and str(daemon.socket) in err, err
+    finally:
+        daemon.proc.send_signal(signal.SIGCONT)
+    with daemon.client() as c:
+        assert c.request("status")["ok"]
+
+
+@pytest.fixture(scope="module")
+def empty_daemon() -> Iterator[DaemonProcess]:
+    """A daemon with no cassette in, and no Bluetooth (the simulated board's default)."""
+    base = Path(tempfile.mkdtemp(prefix="capstan-empty-"))
+    d = DaemonProcess(base, cassette=False)
+    yield d
+    d.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_refusals_are_printed_and_exit_1(empty_daemon: DaemonProcess,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    sock = ["--socket", str(empty_daemon.socket)]
+    assert capstan(["press", "play", *sock]) == 1
+    assert capsys.readouterr().err == ("capstan: the player refused press: play: no cassette: "
+                                       "insert one\n")
+    assert capstan(["hold", "ff", "0.2", *sock]) == 1
+    assert "no cassette: insert one" in capsys.readouterr().err
+    assert capstan(["pair", *sock]) == 1
+    out, err = capsys.readouterr()
+    assert "pairing mode" not in out and "has no Bluetooth" in err
+    assert capstan(["press", "stop", *sock]) == 0  # nothing to refuse
+    assert capstan(["status", *sock]) == 0
+    assert capsys.readouterr().out.startswith("Player       no cassette\n")
 
 
 def _status_json(sock: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     assert capstan(["status", "--json", *sock]) == 0
     return capsys.readouterr().out
+
+
+def test_events_says_when_the_daemon_goes_away() -> None:
+    base = Path(tempfile.mkdtemp(prefix="capstan-gone-"))
+    try:
+        d = DaemonProcess(base)
+        follower = subprocess.Popen([sys.executable, "-m", "capstan", "events", "--socket",
+                                     str(d.socket)], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
+        assert follower.stdout is not None and follower.stderr is not None
+        with d.client() as c:  # an event, to know the follower follows
+            while True:
+                c.request("press", button="vol_up")
+                line = follower.stdout.readline()
+                if b'"button"' in line:
+                    break
+        d.proc.kill()  # the daemon dies
+        d.stop()
+        assert follower.wait(GUARD) == 3
+        assert b"ended the event stream" in follower.stderr.read()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_run_says_where_it_runs_and_how_the_self_test_went(daemon: DaemonProcess) -> None:
+    out = daemon.output()
+    start = next(line for line in out.splitlines() if "starting on the simulated board" in line)
+    assert str(daemon.socket) in start and str(daemon.state) in start
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ INFO ", start)  # a terminal's
+    assert re.search(r"INFO capstan.service.daemon: self-test passed \(\d+ checks, "
+                     r"\d+ not checked\)", out)
+
+
+def test_under_journald_the_log_has_no_timestamps_of_its_own(tmp_path: Path) -> None:
+    base = Path(tempfile.mkdtemp(prefix="capstan-journal-"))
+    try:
+        log = base / "daemon.log"
+        log.touch()
+        info = log.stat()  # the daemon's stderr is this file: JOURNAL_STREAM names it
+        d = DaemonProcess(base, env={"JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}"})
+        d.stop()
+        lines = [line for line in d.output().splitlines() if line.startswith("<")]
+        assert any(re.fullmatch(r"<6>capstan.service.daemon: capstan \S+ starting on the "
+                                r"simulated board: .*", line) for line in lines), lines
+        assert not re.search(r"\d\d:\d\d:\d\d", d.output())
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_run_refuses_a_socket_path_that_is_not_a_stale_socket(tmp_path: Path,
+                                                              kind: str) -> None:
+    target = tmp_path / "taken"
+    if kind == "file":
+        target.write_text("precious")
+    else:
+        target.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "capstan", "run", "--board", "sim",
+                           "--socket", str(target), "--state-dir", str(tmp_path / "state")],
+                          capture_output=True, text=True, timeout=GUARD, check=False)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("capstan:")]
+    assert errors == [f"capstan: {target} is a {'regular file' if kind == 'file' else kind}, "
+                      "not a control socket: it is left alone; choose another place with "
+                      "--socket"], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert target.read_text() == "precious" if kind == "file" else target.is_dir()
+
+
+def test_a_second_daemon_on_a_live_socket_is_refused(daemon: DaemonProcess,
+                                                     tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "capstan", "run", "--board", "sim",
+                           "--socket", str(daemon.socket), "--state-dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=GUARD, check=False)
+    assert proc.returncode == 1 and "already listening" in proc.stderr
+    with daemon.client() as c:
+        assert c.request("status")["ok"]  # the first one is untouched
+
+
+def test_status_answers_with_1100_idle_clients_under_1024_open_files() -> None:
+    base = Path(tempfile.mkdtemp(prefix="capstan-crowd-"))
+    crowd: list[socket.socket] = []
+    try:
+        d = DaemonProcess(base, open_files=1024)
+        for i in range(1100):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(GUARD)
+            deadline = time.monotonic() + GUARD  # a failure guard
+            while True:
+                try:
+                    s.connect(str(d.socket))
+                    break
+                except BlockingIOError:  # its listen queue is full: the daemon is accepting
+                    assert time.monotonic() < deadline, "the daemon stopped accepting"
+                    time.sleep(0.001)
+            if i % 2:
+                s.sendall(b'{"cmd": "sta')  # a line begun and never finished
+            crowd.append(s)
+        with d.client() as c:
+            status = c.request("status")["status"]
+        assert status["healthy"] is True
+        told = crowd[0].makefile("rb").readline()  # the first was closed to make room
+        assert b"idle longest" in told
+        assert d.proc.poll() is None
+        log = d.output()
+        assert "Traceback" not in log
+        assert log.count("\n") < 60, log[-3000:]  # rate-limited, not a line per client
+    finally:
+        for s in crowd:
+            s.close()
+        d.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_sigterm_stops_cleanly_and_saves_state() -> None:

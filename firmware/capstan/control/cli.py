@@ -1,6 +1,9 @@
 """`capstan status [--json]`, `press BUTTON`, `hold BUTTON SECONDS`, `pair`, `events`, `digitize`.
 
-All talk to the daemon over its control socket (`--socket PATH` to choose one).
+All talk to the daemon over its control socket (`--socket PATH` to choose one) and
+wait at most `--timeout` seconds for it. Exit status: 0 done; 1 the player refused
+(the reason is printed); 2 wrong usage; 3 no daemon, it does not answer, or it went
+away (`events`).
 """
 
 from __future__ import annotations
@@ -9,12 +12,14 @@ import argparse
 import json
 from typing import Any
 
+from capstan.control.client import DEFAULT_TIMEOUT
 
-def _client(args: argparse.Namespace, timeout: float | None = 10.0) -> Any:
+
+def _client(args: argparse.Namespace, extra: float = 0.0) -> Any:
     from capstan.control.client import ControlClient
     from capstan.control.paths import client_socket
 
-    return ControlClient(client_socket(args.socket), timeout)
+    return ControlClient(client_socket(args.socket), args.timeout + extra)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -23,10 +28,9 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(status, indent=1, sort_keys=True))
     else:
-        width = max(map(len, status), default=0)
-        for key, value in status.items():
-            shown = json.dumps(value) if isinstance(value, dict | list) else value
-            print(f"{key:<{width}}  {shown}")
+        from capstan.control.view import render
+
+        print(render(status))
     return 0
 
 
@@ -37,7 +41,7 @@ def _press(args: argparse.Namespace) -> int:
 
 
 def _hold(args: argparse.Namespace) -> int:
-    with _client(args, timeout=args.seconds + 10) as c:
+    with _client(args, extra=args.seconds) as c:
         c.request("hold", button=args.button, seconds=args.seconds)
     return 0
 
@@ -45,7 +49,7 @@ def _hold(args: argparse.Namespace) -> int:
 def _pair(args: argparse.Namespace) -> int:
     with _client(args) as c:
         c.request("pair")
-    print("pairing: put your headphones in pairing mode now")
+    print("pairing: put your headphones in pairing mode now (the blue LED blinks for 60 s)")
     return 0
 
 
@@ -53,7 +57,7 @@ def _events(args: argparse.Namespace) -> int:
     with _client(args) as c:
         for event in c.events():
             print(json.dumps(event), flush=True)
-    return 0
+    return 0  # not reached: the stream ends only with an error
 
 
 def _digitize(args: argparse.Namespace) -> int:
@@ -63,21 +67,35 @@ def _digitize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} s: give more than 0 and at most 3600")
+    return value
+
+
 def register(sub: Any) -> None:
     def add(name: str, help: str, func: Any) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help)
         p.add_argument("--socket", help="the daemon's control socket "
                        "(default: $CAPSTAN_SOCKET, /run/capstan/control.sock, or yours)")
+        p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                       help=f"how long to wait for the daemon (default {DEFAULT_TIMEOUT:g})")
         p.set_defaults(func=func)
         return p
 
     add("status", "what the player is doing", _status).add_argument(
-        "--json", action="store_true", help="as JSON")
+        "--json", action="store_true", help="as JSON, for programs")
     add("press", "tap a button", _press).add_argument("button", help="play, stop, ff, rew, …")
     p = add("hold", "hold a button down for a while", _hold)
     p.add_argument("button")
-    p.add_argument("seconds", type=float)
+    p.add_argument("seconds", type=_seconds)
     add("pair", "put the player in pairing mode for Bluetooth headphones", _pair)
     add("events", "follow the player's events (one JSON line each)", _events)
     add("digitize", "write what plays to FLAC, one file per track", _digitize).add_argument(
         "state", choices=("on", "off"))
+
+

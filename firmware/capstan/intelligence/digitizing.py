@@ -77,7 +77,8 @@ class Digitizer:
             self._pool.submit(lambda: None).result()
 
     def status(self) -> dict[str, Any]:
-        return {"enabled": self.enabled, "take": None if self._take is None else str(self._take),
+        return {"enabled": self.enabled, "directory": str(self.directory),
+                "take": None if self._take is None else str(self._take),
                 "track": len(self._tracks) if self._writer is not None else None}
 
     # the work, in order on the worker ---------------------------------------------

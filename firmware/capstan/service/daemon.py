@@ -60,10 +60,12 @@ class Daemon:
                  notifier: Notifier | None = None, state_dir: Path | str | None = None,
                  selftest: SelfTest = run_selftest, socket_group: int | None = None,
                  update_root: Path | None = None) -> None:
-        self.board, self.config, self.loop = board, config, loop
+        self.board, self.loop = board, loop
         self.socket_path = Path(socket_path)
         self.notifier = notifier or Notifier()
         self.state_dir = Path(state_dir or config["player"]["state_dir"])
+        # every path under the state directory follows the one in use (digitized tapes too)
+        self.config = {**config, "player": {**config["player"], "state_dir": str(self.state_dir)}}
         self.selftest, self.socket_group = selftest, socket_group
         self.update_root = update_root  # "/" on the Pi: show the last update's result
         self.bus = EventBus(loop.time)
@@ -76,13 +78,19 @@ class Daemon:
         self._started_at = loop.time()
 
     async def run(self, stop: asyncio.Event) -> int:
+        from capstan import __version__
         from capstan.app import Player
         from capstan.control.server import ControlServer
 
+        log.info("capstan %s starting on the %s board: control socket %s, state in %s",
+                 __version__, "simulated" if self.board.kind == "sim" else self.board.kind,
+                 self.socket_path, self.state_dir)
         self.notifier.status("self-test")
         self.report = await self.selftest(self.board, state_dir=str(self.state_dir))
         for finding in self.report.problems:
             log.warning("self-test: %s", finding.line())
+        log.log(logging.ERROR if self.report.critical else logging.INFO, "%s",
+                self.report.summary())
         self.player = Player(
             self.board, self.config, self.loop, self.bus, state=self.state,
             load_counter=lambda: self.state.load("counter", None),
@@ -108,6 +116,7 @@ class Daemon:
                 else:
                     self.notifier.ready(self.report.summary())
                     self.ready = True
+                    log.info("ready: capstan status --socket %s", self.socket_path)
                 if self.update_root is not None:
                     from capstan.update.leds import show_update_result
 
@@ -131,4 +140,6 @@ class Daemon:
             "problems": list(self.watchdog.problems),
             "uptime": round(self.loop.time() - self._started_at, 1),
             "state_writes": self.state.writes,
+            "socket": str(self.socket_path),
+            "state_dir": str(self.state_dir),
         }
