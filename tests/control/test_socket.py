@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from capstan.cli import main as capstan
 from capstan.control.client import ControlClient
@@ -426,3 +428,44 @@ def test_sigterm_stops_cleanly_and_saves_state() -> None:
         assert again.stop() == 0
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_fifo_and_a_link_into_dev_zero_in_the_state_directory_do_not_stop_the_daemon(
+        ) -> None:
+    base = Path(tempfile.mkdtemp(prefix="capstan-fifo-"))
+    try:
+        state = base / "state"
+        state.mkdir()
+        os.mkfifo(state / "counter.json")  # a read would wait for a writer for ever
+        (state / "cassette-current.json").symlink_to("/dev/zero")  # a read would never end
+        (state / "cassettes.json").write_bytes(b"[" * 100_000)
+        d = DaemonProcess(base)  # READY: it started
+        with d.client() as c:
+            assert c.request("status")["status"]["healthy"] is True
+        assert d.stop() == 0  # and SIGTERM stops it
+        for name in ("counter", "cassette-current", "cassettes"):
+            assert (state / f"{name}.json.bad-1").exists() or \
+                (state / f"{name}.json.bad-1").is_symlink(), name
+        log = d.output()
+        assert "it is a FIFO" in log and "symbolic link" in log and "Traceback" not in log
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(line=st.binary(max_size=300).map(lambda b: b.replace(b"\n", b"")).filter(bytes.strip)
+       | st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+                      lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.sampled_from(["cmd", "id", "button", "seconds",
+                                                         "on", "x"]), inner, max_size=4),
+                      max_leaves=10).map(lambda v: json.dumps(v).encode()))
+def test_any_line_gets_one_reply_and_the_connection_goes_on(daemon: DaemonProcess,
+                                                            line: bytes) -> None:
+    if b'"hold"' in line or b'"events"' in line or b'"record"' in line or b'"digitize"' in line:
+        return  # commands with lasting effects are tested above
+    with daemon.client() as c:
+        c.send_line(line)
+        reply = c.read()
+        assert isinstance(reply.get("ok"), bool)
+        assert reply["ok"] or reply["error"]
+        assert c.request("ping")["ok"]

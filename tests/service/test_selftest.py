@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from capstan.cli import main
 from capstan.selftest import run_selftest
 from capstan.sim.i2c import RegisterModel
 from capstan.sim.session import SimSession
@@ -77,3 +82,33 @@ def test_a_stalled_reel_is_named(session: SimSession) -> None:
     session.deck.fault("stall_take_up")
     f = finding(selftest(session, motor=True), "take_up reel in PLAY")
     assert not f.ok and "did not turn" in f.message and "GPIO 10" in f.message
+
+
+def test_what_was_not_checked_is_said_so(session: SimSession) -> None:
+    session.deck.start()
+    report = selftest(session, motor=True)  # no cassette in
+    motor = finding(report, "motor and reels")
+    assert not motor.checked and "no cassette" in motor.message
+    assert "--    motor and reels in PLAY: not checked: no cassette in" in report.text()
+    assert "ok  " not in motor.line()
+    assert report.passed and report.summary().endswith(", 2 not checked)")
+    assert finding(report, "state directory").checked is False  # none was given
+    without = selftest(session)
+    assert "--motor" in finding(without, "motor and reels").message
+
+
+def test_selftest_on_the_simulated_board_checks_the_simulators_state_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    code = main(["selftest", "--board", "sim"])
+    out = capsys.readouterr().out
+    assert f"ok    state directory: {tmp_path / 'capstan-sim'} is writable" in out
+    assert "/var/lib/capstan" not in out
+    assert "--    motor and reels in PLAY: not checked: run `capstan selftest --motor`" in out
+    assert code == (0 if "FAIL" not in out and "warn" not in out else 1)
+    assert main(["selftest", "--board", "sim", "--state-dir", str(tmp_path / "d"),
+                 "--json"]) in (0, 1)
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    state = next(f for f in findings if f["part"] == "state directory")
+    assert state["checked"] and str(tmp_path / "d") in state["message"]

@@ -70,7 +70,7 @@ def _tape(status: dict[str, Any]) -> list[tuple[str, str]]:
         else:
             where += " (time played: the length is not known yet)"
         lines.append(("Counter", where))
-    what = f"a {length}" if length else "length not known yet"
+    what = f"a {words(length)}" if length else "length not known yet"
     remaining = status.get("remaining")
     if isinstance(remaining, int | float):
         what += f", {duration(remaining)} left on this side"
@@ -79,13 +79,13 @@ def _tape(status: dict[str, Any]) -> list[tuple[str, str]]:
     if isinstance(tape, dict):
         tracks = tape.get("tracks") or []
         track = tape.get("track")
-        if tracks:
-            lines.append(("Track", f"{track} of {len(tracks)} known" if track else
+        if tracks and isinstance(tracks, list):
+            lines.append(("Track", f"{words(track)} of {len(tracks)} known" if track else
                           f"{len(tracks)} known"))
         else:
             lines.append(("Track", "no track marks known yet"))
         if tape.get("cassette"):
-            lines.append(("Known as", str(tape["cassette"])))
+            lines.append(("Known as", words(tape["cassette"])))
         search = tape.get("search")
         if search:
             lines.append(("Searching", words(search)))
@@ -109,11 +109,11 @@ def _digitizing(tape: Any) -> list[tuple[str, str]]:
         return [("Digitizing", "off")]
     text = "on"
     if d.get("track"):
-        text += f", writing track {d['track']}"
+        text += f", writing track {words(d['track'])}"
     if d.get("take"):
-        text += f" to {d['take']}"
+        text += f" to {words(d['take'])}"
     elif d.get("directory"):
-        text += f", into {d['directory']}"
+        text += f", into {words(d['directory'])}"
     return [("Digitizing", text)]
 
 
@@ -146,16 +146,17 @@ def _power(power: Any) -> list[tuple[str, str]]:
 def describe(status: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, text) lines for a person, in the order one reads them."""
     transport = status.get("transport")
-    lines = [("Player", TRANSPORT.get(str(transport), words(transport)))]
+    lines = [("Player", TRANSPORT[transport] if isinstance(transport, str)
+              and transport in TRANSPORT else words(transport))]
     lines += _tape(status)
     lines += _digitizing(status.get("tape"))
     lines += _power(status.get("power"))
     if "healthy" in status:
         problems = status.get("problems") or []
         lines.append(("Health", "healthy" if status["healthy"] else
-                      "unhealthy: " + ("; ".join(map(str, problems)) or "see the log")))
+                      "unhealthy: " + (words(problems) or "see the log")))
     if status.get("selftest"):
-        lines.append(("Self-test", str(status["selftest"]).removeprefix("self-test ")
+        lines.append(("Self-test", words(status["selftest"]).removeprefix("self-test ")
                       .removeprefix("self-test: ")))
     if status.get("board"):
         lines.append(("Board", "simulated" if status["board"] == "sim" else
@@ -164,7 +165,7 @@ def describe(status: dict[str, Any]) -> list[tuple[str, str]]:
         lines.append(("Running for", duration(status["uptime"])))
     for key, label in (("state_dir", "State in"), ("socket", "Socket")):
         if status.get(key):
-            lines.append((label, str(status[key])))
+            lines.append((label, words(status[key])))
     for key, value in status.items():
         if key not in SHOWN:
             lines.append((key.replace("_", " ").capitalize(), words(value)))
