@@ -54,6 +54,9 @@ def _run(args: argparse.Namespace) -> int:
                                                                       config["player"]["socket"])
     if args.cassette and kind != "sim":
         raise ConfigError("--cassette is for the simulated board (--board sim)")
+    from capstan.control.server import clear_stale
+
+    clear_stale(socket_path)  # before the board is touched: another daemon may run it
     notifier = Notifier.from_environment()
 
     async def main() -> int:

@@ -216,7 +216,7 @@ def test_socket_paths_that_are_not_a_stale_socket_are_left_alone(tmp_path: Path)
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     for path, what in ((regular, "a regular file"), (directory, "a directory"),
-                       (link, "a symbolic link"), (fifo, "not a socket")):
+                       (link, "a symbolic link"), (fifo, "a FIFO")):
         with pytest.raises(ControlSocketError, match=f"is {what}, not a control socket"):
             start(path)
     assert regular.read_text() == "my notes" and (directory / "inside").read_text() == "kept"

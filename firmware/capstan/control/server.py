@@ -193,38 +193,7 @@ class ControlServer:
         loop.add_reader(sock.fileno(), self._accept)
 
     def _clear_stale(self) -> None:
-        """Remove a socket left by a daemon that died; refuse anything else in its place."""
-        try:
-            mode = os.lstat(self.path).st_mode
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise ControlSocketError(f"cannot look at {self.path} ({exc.strerror or exc}): "
-                                     "choose another place with --socket") from None
-        if not stat.S_ISSOCK(mode):
-            what = ("a directory" if stat.S_ISDIR(mode) else "a symbolic link"
-                    if stat.S_ISLNK(mode) else "a regular file" if stat.S_ISREG(mode)
-                    else "not a socket")
-            raise ControlSocketError(f"{self.path} is {what}, not a control socket: it is "
-                                     "left alone; choose another place with --socket")
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        probe.setblocking(False)
-        try:
-            probe.connect(str(self.path))
-        except (ConnectionRefusedError, FileNotFoundError):
-            with contextlib.suppress(FileNotFoundError):
-                self.path.unlink()  # left behind by a daemon that died
-            return
-        except BlockingIOError:
-            pass  # its queue is full: someone listens
-        except OSError as exc:
-            raise ControlSocketError(f"cannot tell whether a daemon listens at {self.path} "
-                                     f"({exc.strerror or exc}): choose another place with "
-                                     "--socket") from None
-        finally:
-            probe.close()
-        raise ControlSocketError(f"another Capstan daemon is already listening at {self.path}: "
-                                 "stop it first (systemctl stop capstan) or use --socket")
+        clear_stale(self.path)
 
     async def stop(self) -> None:
         if self._listener is None:
@@ -527,3 +496,39 @@ def _button(request: dict[str, Any]) -> str:
         raise RequestError(f"{request['cmd']} needs \"button\", e.g. \"play\"")
     return button
 
+
+def clear_stale(path: Path) -> None:
+    """Remove a socket left by a daemon that died at `path`; ControlSocketError for anything
+    else there (a live socket, a file, a directory, a link), which is left alone."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ControlSocketError(f"cannot look at {path} ({exc.strerror or exc}): "
+                                 "choose another place with --socket") from None
+    if not stat.S_ISSOCK(mode):
+        what = next((name for test, name in (
+            (stat.S_ISDIR, "a directory"), (stat.S_ISLNK, "a symbolic link"),
+            (stat.S_ISREG, "a regular file"), (stat.S_ISFIFO, "a FIFO"),
+            (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")) if test(mode)), "something")
+        raise ControlSocketError(f"{path} is {what}, not a control socket: it is "
+                                 "left alone; choose another place with --socket")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    probe.setblocking(False)
+    try:
+        probe.connect(str(path))
+    except (ConnectionRefusedError, FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # left behind by a daemon that died
+        return
+    except BlockingIOError:
+        pass  # its queue is full: someone listens
+    except OSError as exc:
+        raise ControlSocketError(f"cannot tell whether a daemon listens at {path} "
+                                 f"({exc.strerror or exc}): choose another place with "
+                                 "--socket") from None
+    finally:
+        probe.close()
+    raise ControlSocketError(f"another Capstan daemon is already listening at {path}: "
+                             "stop it first (systemctl stop capstan) or use --socket")
