@@ -10,6 +10,7 @@ defaults are used, and the daemon starts.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import os
@@ -22,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from capstan.analysis.fingerprint import Fingerprint
 from capstan.board import open_board
 from capstan.board.description import load_board
 from capstan.cassettes import CassetteMemory
@@ -38,6 +40,7 @@ from capstan.state.layouts import LAYOUTS, layout
 from capstan.state.schema import SchemaError
 from capstan.state.store import MAX_FILE, StateError
 
+PRINT = base64.b64encode(bytes(range(32))).decode()  # two frames of a fingerprint
 NAMES = ("counter", "volumes", "headphones", "cassettes", "cassette-current", "cassette-c1",
          "speed-trim", "update-shown")
 VALID: dict[str, Any] = {
@@ -45,7 +48,7 @@ VALID: dict[str, Any] = {
                 "played": 40.0},
     "volumes": {"jack": 0.7, "00:11:22:33:44:55": 90},
     "headphones": ["00:11:22:33:44:55"],
-    "cassettes": {"known": [{"id": "c1", "fingerprint": "0a1b"}], "next": 2},
+    "cassettes": {"known": [{"id": "c1", "fingerprint": PRINT + "," + PRINT}], "next": 2},
     "cassette-current": {"toc": {"A": {"marks": [[61.0, "recorded"]], "start": 2.0,
                                        "end": None}, "B": None}},
     "cassette-c1": {"toc": {"A": {"marks": [], "start": None, "end": None}},
@@ -104,7 +107,9 @@ def consumers_work(directory: Path) -> None:
     store = StateStore(directory)
     memory = CassetteMemory(store)
     memory.recall("c1")
-    memory.known_fingerprints()
+    for _, text in memory.known_fingerprints():
+        for part in text.split(","):
+            Fingerprint.from_text(part)
     counter = TapeCounter(load_board().mechanism)
     saved = store.load("counter", None)
     if saved and saved.get("cassette"):
@@ -160,6 +165,8 @@ def test_data_of_any_shape_is_taken_only_if_it_fits_else_moved_aside(
     ("cassette-current", {"toc": {}, "layout": 2}, "layout"),  # a newer firmware's key
     ("cassettes", {"known": {}, "next": 1}, "known"),
     ("cassettes", {"known": [], "next": 1.5}, "next"),
+    ("cassettes", {"known": [{"id": "c1", "fingerprint": "0a1b"}], "next": 2}, "fingerprint"),
+    ("cassettes", {"known": [{"id": "c1", "fingerprint": "AAAA"}], "next": 2}, "whole frames"),
     ("volumes", {"jack": "loud"}, "jack"),
     ("headphones", "00:11:22:33:44:55", "headphones"),
     ("speed-trim", {"speed_trim": True}, "speed_trim"),

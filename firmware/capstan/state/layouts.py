@@ -8,6 +8,9 @@ saved or loaded: a new kind of state comes with its layout.
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from capstan.state.schema import (
     Bool,
     ListOf,
@@ -19,6 +22,7 @@ from capstan.state.schema import (
     Schema,
     Text,
     Tuple,
+    Where,
 )
 
 SECONDS = Number(-1e6, 1e6)  # a tape position or a time span, in seconds
@@ -34,6 +38,21 @@ CASSETTE = Record({}, optional={
     "toc": Record({}, optional={"A": OneOf(Null(), _SIDE), "B": OneOf(Null(), _SIDE)}),
     "speed_trim": TRIM})
 
+FINGERPRINT_BANDS = 16  # bytes per frame of a fingerprint (capstan.analysis.fingerprint)
+
+
+def _fingerprints(text: str) -> bool:
+    """Comma-separated base64 fingerprints, each of whole frames."""
+    try:
+        parts = [base64.b64decode(part, validate=True) for part in text.split(",")]
+    except (binascii.Error, ValueError):
+        return False
+    return all(part and len(part) % FINGERPRINT_BANDS == 0 for part in parts)
+
+
+FINGERPRINT = Where(Text(), _fingerprints, "fingerprints: base64 of whole frames, "
+                    "separated by commas")
+
 LAYOUTS: dict[str, Schema] = {
     # the transport's counter (capstan.deck.counter.TapeCounter.snapshot)
     "counter": Record({"cassette": Bool()}, optional={
@@ -46,7 +65,7 @@ LAYOUTS: dict[str, Schema] = {
     "headphones": ListOf(Text(64), 1000),
     # the cassettes the player knows (capstan.cassettes)
     "cassettes": Record({"known": ListOf(Record({"id": Text(32, pattern=r"c[0-9]+"),
-                                                 "fingerprint": Text()}), 100_000),
+                                                 "fingerprint": FINGERPRINT}), 100_000),
                          "next": Number(1, 1e9, integer=True)}),
     "cassette": CASSETTE,  # cassette-current, cassette-c1, …: a TOC and a trim
     "speed-trim": Record({}, optional={"speed_trim": TRIM}),  # the deck's own

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 MAX_ITEMS = 100_000
@@ -181,6 +181,22 @@ class OneOf(Schema):
                 if not str(exc).startswith(f"{where}: " if where else f"{option.expects},"):
                     deeper.append(exc)
         raise deeper[0] if deeper else self.fail(value, where)
+
+
+class Where(Schema):
+    """`base`, and then `test(value)` true (for what a type cannot say: a decodable text)."""
+
+    def __init__(self, base: Schema, test: Callable[[Any], bool], expects: str) -> None:
+        self.base, self.test, self.expects = base, test, expects
+
+    def validate(self, value: Any, where: str) -> None:
+        self.base.validate(value, where)
+        try:
+            ok = bool(self.test(value))
+        except Exception:
+            ok = False
+        if not ok:
+            raise self.fail(value, where)
 
 
 class Anything(Schema):
