@@ -156,6 +156,7 @@ def test_when_every_client_is_busy_a_newcomer_is_told_so(rig: Rig) -> None:
     newcomer = rig.connect()
     told = rig.line(newcomer)
     assert told is not None and told["ok"] is False and "busy with 4 clients" in told["error"]
+    assert told["closed"] is True  # the commands then exit 3, as for a daemon not answering
     assert rig.line(newcomer) is None
     rig.sleep(5.0)
     assert all(rig.line(s) == {"ok": True} for s in holders)  # their holds went on

@@ -104,6 +104,9 @@ class ControlClient:
         """Send one command and return its reply; ControlError if the daemon refused it."""
         self.send_line(json.dumps({"cmd": cmd, **fields}).encode())
         reply = self.read()
+        if reply.get("closed"):  # turned away: too many clients, no descriptors left
+            raise DaemonUnreachable(f"the daemon at {self.path} cannot serve this command now: "
+                                    f"{reply.get('error')}")
         if not reply.get("ok"):
             reason = str(reply.get("error", "no reason given"))
             reason = reason.removeprefix("refused: ")

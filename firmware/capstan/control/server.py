@@ -112,7 +112,8 @@ class _Client:
         self.started = False  # its task runs: the connection is the task's to close
 
     def close_with(self, message: str) -> None:
-        line = (json.dumps({"ok": False, "error": message}) + "\n").encode()
+        """Tell the client why in one line (`"closed": true`), then close it."""
+        line = (json.dumps({"ok": False, "closed": True, "error": message}) + "\n").encode()
         if self.writer is not None:
             with contextlib.suppress(Exception):
                 self.writer.write(line)
