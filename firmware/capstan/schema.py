@@ -38,8 +38,9 @@ def number(lo: float, hi: float, *, integer: bool = False, above: bool = False,
     """A finite int or float in [lo, hi] (or (lo, hi] with `above`); `integer`: a whole
     number. Booleans are refused (TOML's true is not 1)."""
     kind = "whole number" if integer else "number"
-    low = f"more than {_fmt(lo)}" if above else f"from {_fmt(lo)}"
-    accepts = f"a {kind} {low} to {_fmt(hi)}{' ' + unit if unit else ''}"
+    span = (f"above {_fmt(lo)}, up to {_fmt(hi)}" if above
+            else f"from {_fmt(lo)} to {_fmt(hi)}")
+    accepts = f"a {kind} {span}{' ' + unit if unit else ''}"
 
     def check(key: str, v: Any) -> Any:
         ok = (not isinstance(v, bool) and isinstance(v, int if integer else int | float)

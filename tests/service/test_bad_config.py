@@ -138,3 +138,22 @@ def test_property_a_number_is_taken_only_in_its_range(
         with pytest.raises(ConfigError) as exc:
             load_config(path)
         assert f"{key} = " in str(exc.value) and str(path) in str(exc.value)
+
+
+def test_docs_configuration_lists_what_every_key_accepts() -> None:
+    from capstan import schema as sc
+    from capstan.board.description import MECHANISM_RANGES
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`"): line for line in page.splitlines()
+            if line.startswith("| `")}
+    for section, keys in {**SCHEMA, "power": POWER_SCHEMA}.items():
+        for key, check in keys.items():
+            row = rows[f"{section}.{key}"]
+            accepts = getattr(check, "accepts", None)
+            if accepts:
+                assert accepts in row, (section, key, accepts)
+            elif check is sc.flag:
+                assert "true or false" in row
+    for name, (lo, hi, above, unit) in MECHANISM_RANGES.items():
+        assert sc.number(lo, hi, above=above, unit=unit).accepts in rows[f"mechanism.{name}"]
