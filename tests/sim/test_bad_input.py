@@ -241,13 +241,45 @@ def test_property_numbers_out_of_range_are_named(tmp_path_factory: pytest.TempPa
 def test_property_an_action_is_only_true(tmp_path_factory: pytest.TempPathFactory,
                                          action: str, value: object) -> None:
     path = tmp_path_factory.getbasetemp() / "p.toml"
-    if isinstance(value, str):
-        shown = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if any(ord(c) < 32 or 0xD800 <= ord(c) < 0xE000 for c in value):
-            return
+    if isinstance(value, str):  # every character escaped: any text is valid TOML
+        shown = '"' + "".join(f"\\U{ord(c):08x}" for c in value) + '"'
     elif isinstance(value, bool):
         shown = "false"
     else:
         shown = toml_number(value)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=rf"step\[0\]\.{action} = "):
         parse_scenario(f"[run]\nuntil = 5\n[[step]]\nat = 1\n{action} = {shown}\n", path)
+
+
+CASSETTE_FILES = [
+    ("length = 5\ntype = \"I\"", "length = 5"),
+    ("length = \"C61\"\ntype = \"I\"", 'length = "C61"'),
+    ("type = \"I\"", "length is missing"),
+    ("length = \"C60\"\ntype = \"I\"\nposition_a = nan", "position_a = nan"),
+    ("length = \"C46\"\ntype = \"I\"\nposition_a = 5000", "position_a = 5000"),
+    ("length = \"C60\"\ntype = \"I\"\nside = \"C\"", 'side = "C"'),
+    ("length = \"C60\"\ntype = \"I\"\nprotected = \"A\"", "protected"),
+    ("length = \"C60\"\ntype = \"I\"\nspeed = 1", "unknown key speed"),
+    ("length = [[[[[[[[[[[1]]]]]]]]]]]", "nested too deeply"),
+]
+
+
+@pytest.mark.parametrize("text, words", CASSETTE_FILES)
+def test_a_bad_cassette_directory_is_named(tmp_path: Path, board, text: str,
+                                           words: str) -> None:
+    from capstan.sim.cassette import Cassette
+
+    (tmp_path / "cassette.toml").write_text(text + "\n")
+    before = snapshot(tmp_path)
+    with pytest.raises(ConfigError) as exc:
+        Cassette.open(tmp_path, board.mechanism)
+    assert str(tmp_path / "cassette.toml") in str(exc.value) and words in str(exc.value)
+    assert snapshot(tmp_path) == before
+
+
+def test_record_line_in_refuses_a_bad_wav_before_writing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wav = write_bad(tmp_path, "float32")
+    assert main(["record", "--line-in", str(wav), "--sim", str(tmp_path / "out")]) == 2
+    assert str(wav) in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
