@@ -96,3 +96,18 @@ def test_wave_format_extensible_pcm_is_read(tmp_path: Path) -> None:
     x, rate = read_wav(path)
     assert rate == 48000 and x.shape == (6, 2)
     assert np.allclose(x.ravel(), samples / 8388608)
+
+
+def test_the_digitizers_wav_has_a_right_header(tmp_path: Path) -> None:
+    from capstan.analysis.digitizer import WavEncoder
+
+    sink = WavEncoder().open(tmp_path / "01.wav", 48000, 2)
+    x = np.random.default_rng(2).uniform(-0.9, 0.9, (3000, 2)).astype(np.float32)
+    for block in np.array_split(x, 5):
+        sink.write(block)
+    sink.close()
+    info = probe_wav(tmp_path / "01.wav")
+    assert (info.bits, info.channels, info.frames) == (24, 2, 3000)
+    with wave.open(str(tmp_path / "01.wav")) as r:
+        assert r.getnframes() == 3000 and r.getsampwidth() == 3
+    assert np.max(np.abs(read_wav(tmp_path / "01.wav")[0] - x)) <= 1 / 8388608

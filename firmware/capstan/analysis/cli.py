@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     wf = sub.add_parser("wow-flutter", help="speed and wow & flutter of a 3150/3000 Hz test tone")
     wf.add_argument("file", metavar="FILE.wav")
     wf.add_argument("--json", action="store_true", help="print JSON")
-    wf.add_argument("--tone-hz", type=float, default=None,
+    wf.add_argument("--tone-hz", type=_in(100, 20000, "Hz"), default=None,
                     help="nominal test tone (default: 3150 or 3000, whichever is nearer)")
     wf.add_argument("--channel", choices=("left", "right"), default="left")
     wf.set_defaults(func=run_wow_flutter)
@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tr = sub.add_parser("tracks", help="the tracks on a recording, split at gaps of hiss")
     tr.add_argument("file", metavar="FILE.wav")
     tr.add_argument("--json", action="store_true", help="print JSON")
-    tr.add_argument("--min-gap", type=float, default=1.8, metavar="SECONDS",
-                    help="shortest silence that separates tracks (default 1.8)")
+    tr.add_argument("--min-gap", type=_in(0.1, 60, "seconds"), default=1.8, metavar="SECONDS",
+                    help="shortest silence that separates tracks (default 1.8; 0.1 to 60)")
     tr.set_defaults(func=run_tracks)
 
     tt = sub.add_parser("test-tone", help="write a 3150 Hz test-tone WAV to record on a cassette",
