@@ -13,7 +13,7 @@ happened (the file is whole) or it did not (the part is still there).
 `recover(directory)` at start-up finishes what a cut interrupted.
 
 FLAC comes from `soundfile` (libsndfile; its wheels include FLAC), imported only
-when a FLAC file is written; `WavEncoder` (standard library) needs nothing.
+when a FLAC file is written; `WavEncoder` (24-bit WAV, numpy only) needs nothing.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class _WavSink:
 
 
 class WavEncoder:
-    """24-bit PCM WAV through the standard library."""
+    """24-bit PCM WAV, its header from capstan.wavfile."""
 
     suffix = ".wav"
 
