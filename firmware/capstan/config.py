@@ -8,16 +8,17 @@
     [intelligence] digitize = false, digitize_dir = "" (= <state_dir>/tapes),
               digitize_format = "flac" | "wav", speed_trim = true (docs/tape-intelligence.md)
 
-Unknown keys are errors that name the key.
+Unknown keys, values of the wrong type or out of range are errors that name the file
+and the key (docs/configuration.md lists what each key accepts).
 """
 
 from __future__ import annotations
 
 import copy
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from capstan import schema as sc
 from capstan.errors import ConfigError
 
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -33,39 +34,72 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+# What each key accepts (docs/configuration.md lists the same ranges).
+SCHEMA: dict[str, dict[str, sc.Checker]] = {
+    "player": {"board": sc.choice("pi", "sim"),
+               "period": sc.number(64, 16384, integer=True, unit="frames"),
+               "state_dir": sc.text, "board_file": sc.text_or_empty,
+               "socket": sc.text_or_empty},
+    "audio": {"volume": sc.number(0, 1)},
+    "transport": {"auto_rewind": sc.flag, "pause_on_headphones_lost": sc.flag},
+    "bluetooth": {"enabled": sc.flag},
+    "intelligence": {"digitize": sc.flag, "digitize_dir": sc.text_or_empty,
+                     "digitize_format": sc.choice("flac", "wav"), "speed_trim": sc.flag},
+}
+# [power]: each key's range here; PowerConfig then checks how they relate to each other.
+_CURRENT = sc.number(0, 10, unit="A")
+POWER_SCHEMA: dict[str, sc.Checker] = {
+    "poll_interval": sc.number(0, 3600, above=True, unit="s"),
+    "warning_percent": sc.number(0, 100, above=True, unit="%"),
+    "warning_rearm": sc.number(0, 50, unit="%"),
+    "critical_percent": sc.number(0, 100, above=True, unit="%"),
+    "critical_voltage": sc.number(2.5, 4.5, unit="V"),
+    "confirm_readings": sc.number(1, 100, integer=True),
+    "unknown_after": sc.number(1, 100, integer=True),
+    "soc_time_constant": sc.number(0, 3600, unit="s"),
+    "capacity_mah": sc.number(0, 100_000, above=True, unit="mAh"),
+    "typical_current": lambda key, v: sc.table(
+        {"wired": _CURRENT, "bluetooth": _CURRENT, "recording": _CURRENT}, key, v,
+        required=("wired", "bluetooth", "recording")),
+    "finish_margin": sc.number(0, 10),
+    "watchdog_timeout": sc.number(0, 160, unit="s"),
+    "kick_interval": sc.number(0, 160, above=True, unit="s"),
+    "input_current_limit": sc.number(0, 5, above=True, unit="A"),
+    "charge_current_limit": sc.number(0, 5, above=True, unit="A"),
+    "io_attempts": sc.number(1, 100, integer=True),
+    "io_backoff": sc.number(0, 10, unit="s"),
+    "shutdown_timeout": sc.number(0, 600, above=True, unit="s"),
+}
+
+
 def load_config(path: Path | str | None = None,
                 overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """The defaults, then the file, then the overrides; any mistake is a ConfigError naming
+    the file (or "command line") and the key, before anything is used."""
     config = copy.deepcopy(DEFAULTS)
     layers: list[tuple[str, dict[str, Any]]] = []
     if path:
-        try:
-            layers.append((str(path), tomllib.loads(Path(path).read_text())))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such configuration file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        layers.append((str(path), sc.read_toml(path, "configuration file")))
     if overrides:
         layers.append(("command line", overrides))
     for where, layer in layers:
-        for section, values in layer.items():
-            if section not in config:
-                raise ConfigError(f"{where}: unknown section [{section}] "
-                                  f"(known: {', '.join(config)})")
-            if section == "power":  # checked (and named on error) by PowerConfig
-                from capstan.power.config import PowerConfig
-
-                PowerConfig.from_dict({**config["power"], **values})
-                config["power"].update(values)
-                continue
-            for key, value in values.items():
-                if key not in config[section]:
-                    raise ConfigError(f"{where}: unknown key {section}.{key}")
-                default = config[section][key]
-                if type(default) is not type(value) and not (
-                        isinstance(default, float) and isinstance(value, int)):
-                    raise ConfigError(f"{where}: {section}.{key} must be a "
-                                      f"{type(default).__name__}, got {value!r}")
-                config[section][key] = value
-    if config["player"]["board"] not in ("pi", "sim"):
-        raise ConfigError("player.board must be \"pi\" or \"sim\"")
+        try:
+            _apply(config, layer)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     return config
+
+
+def _apply(config: dict[str, dict[str, Any]], layer: dict[str, Any]) -> None:
+    for section, values in layer.items():
+        if section not in config:
+            raise ConfigError(f"unknown section [{section}] (known: {', '.join(config)})")
+        if section == "power":
+            from capstan.power.config import PowerConfig
+
+            checked = sc.table(POWER_SCHEMA, "power", values)
+            merged = {**config["power"], **checked}
+            PowerConfig.from_dict(merged)  # how the values relate, named on error
+            config["power"] = merged
+            continue
+        config[section].update(sc.table(SCHEMA[section], section, values))

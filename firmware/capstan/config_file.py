@@ -15,13 +15,14 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-# section -> key -> (what it accepts, what it does)
+# section -> key -> (what it accepts, what it does); "{range}" stands for what the key's
+# checker in capstan.config (SCHEMA, POWER_SCHEMA) accepts, so the words follow the code.
 HELP: dict[str, dict[str, tuple[str, str]]] = {
     "player": {
         "board": ('"pi" or "sim"', 'The board the daemon drives: "pi" is the Pi\'s GPIO, I2C '
                   'and the "capstan" sound card; "sim" the simulated deck. The systemd unit '
                   "passes --board pi."),
-        "period": ("a whole number from 64 to 16384", "Frames per audio block (one ALSA "
+        "period": ("{range}", "Frames per audio block (one ALSA "
                    "period) at 48 kHz: 1024 is 21 ms. Smaller reacts sooner and costs more "
                    "CPU; larger rides out a busier Pi."),
         "state_dir": ("a directory", "Where the player keeps what survives a restart: the "
@@ -35,7 +36,7 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
                    "on the Pi."),
     },
     "audio": {
-        "volume": ("a number from 0 (silent) to 1 (full)", "The jack's volume at start-up "
+        "volume": ("{range} (0 is silent, 1 full)", "The jack's volume at start-up "
                    "when none is remembered; VOL+ and VOL- change it 2 dB a step, and the "
                    "level of each output is remembered."),
     },
@@ -60,41 +61,42 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
                        "on a known cassette; false leaves the motor alone."),
     },
     "power": {
-        "poll_interval": ("seconds, more than 0", "Time between readings of the fuel gauge "
+        "poll_interval": ("{range}", "Time between readings of the fuel gauge "
                           "and the charger."),
-        "warning_percent": ("a percentage, above critical_percent",
+        "warning_percent": ("{range}, above critical_percent",
                             "Charge at which the player warns of a low battery."),
-        "warning_rearm": ("a percentage", "How far above warning_percent the charge must "
+        "warning_rearm": ("{range}", "How far above warning_percent the charge must "
                           "climb before it can warn again."),
-        "critical_percent": ("a percentage, more than 0", "Charge at which the player "
+        "critical_percent": ("{range}, below warning_percent", "Charge at which the player "
                              "finishes safely and powers off."),
-        "critical_voltage": ("volts", "Cell voltage below which the battery counts as "
+        "critical_voltage": ("{range}", "Cell voltage below which the battery counts as "
                              "critical whatever the percentage says (confirmed over "
                              "confirm_readings readings)."),
-        "confirm_readings": ("a whole number, 1 or more", "Consecutive readings that "
+        "confirm_readings": ("{range}", "Consecutive readings that "
                              "confirm a warning or critical level."),
-        "unknown_after": ("a whole number, 1 or more", 'Consecutive failed gauge readings '
+        "unknown_after": ("{range}", 'Consecutive failed gauge readings '
                           'after which the charge is "unknown".'),
-        "soc_time_constant": ("seconds", "Time constant of the filter that smooths the state "
+        "soc_time_constant": ("{range}", "Time constant of the filter that smooths the state "
                               "of charge."),
-        "capacity_mah": ("mAh, more than 0", "The cell's capacity (the reference build's "
+        "capacity_mah": ("{range}", "The cell's capacity (the reference build's "
                          "18650)."),
-        "typical_current": ("amperes per use: wired, bluetooth, recording", "Current drawn "
-                            "from the cell in each use, for the time-left estimate."),
-        "finish_margin": ("a fraction, 0 or more", "How much more charge than needed the "
+        "typical_current": ("a table of amperes (0 to 10) per use: wired, bluetooth, "
+                            "recording", "Current drawn from the cell in each use, for the "
+                            "time-left estimate."),
+        "finish_margin": ("{range} (a fraction)", "How much more charge than needed the "
                           "player wants before it starts something it must finish (a "
                           "recording)."),
         "watchdog_timeout": ("0 (off), 40, 80 or 160 seconds", "The charger's I2C watchdog: "
                              "without a kick in this time it returns to its safe defaults."),
-        "kick_interval": ("seconds, at most half of watchdog_timeout", "Time between "
+        "kick_interval": ("{range}, at most half of watchdog_timeout", "Time between "
                           "kicks of the charger's watchdog."),
-        "input_current_limit": ("amperes", "Current taken from USB."),
-        "charge_current_limit": ("amperes", "Current into the cell while charging."),
-        "io_attempts": ("a whole number, 1 or more", "Tries of one I2C transfer that the "
+        "input_current_limit": ("{range}", "Current taken from USB."),
+        "charge_current_limit": ("{range}", "Current into the cell while charging."),
+        "io_attempts": ("{range}", "Tries of one I2C transfer that the "
                         "chip did not acknowledge."),
-        "io_backoff": ("seconds", "Wait before the first retry of an I2C transfer; it "
+        "io_backoff": ("{range}", "Wait before the first retry of an I2C transfer; it "
                        "doubles each time."),
-        "shutdown_timeout": ("seconds, more than 0", "Time the safe power-off sequence may "
+        "shutdown_timeout": ("{range}", "Time the safe power-off sequence may "
                              "take before the Pi is switched off anyway."),
     },
 }
@@ -154,6 +156,9 @@ def render() -> str:
     if set(values) != set(HELP):
         raise ValueError(f"sections without words or words without a section: "
                          f"{sorted(set(values) ^ set(HELP))}")
+    from capstan.config import POWER_SCHEMA, SCHEMA
+
+    checkers = {**SCHEMA, "power": POWER_SCHEMA}
     out = [HEADER]
     for section, keys in values.items():
         words = HELP[section]
@@ -163,6 +168,8 @@ def render() -> str:
         out.append(f"[{section}]")
         for key, default in keys.items():
             accepts, does = words[key]
+            if "{range}" in accepts:
+                accepts = accepts.replace("{range}", checkers[section][key].accepts)
             out += _wrap(f"{does} Accepts {accepts}.")
             out.append(f"# {key} = {toml_value(default)}")
             out.append("")

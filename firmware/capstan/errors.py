@@ -10,7 +10,13 @@ class BoardError(CapstanError):
 
 
 class ConfigError(CapstanError):
-    """A configuration or scenario file is wrong; the message names the key."""
+    """Bad input: a configuration, scenario, board or audio file (or an option) is wrong.
+
+    The message names the file and the key; `capstan` exits 2 and has written nothing."""
+
+
+class BoardFileError(BoardError, ConfigError):
+    """The board description file is wrong (bad input: exit 2), the message names the key."""
 
 
 class HardwareFault(CapstanError):

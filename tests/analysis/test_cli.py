@@ -51,7 +51,7 @@ def test_unreadable_file_says_what_to_do(tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "not.wav"
     path.write_bytes(b"not a wav")
-    assert main(["analyze", "tracks", str(path)]) == 1
+    assert main(["analyze", "tracks", str(path)]) == 2
     assert "16- or 24-bit PCM WAV" in capsys.readouterr().err
 
 

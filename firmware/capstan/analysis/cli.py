@@ -1,4 +1,4 @@
-"""`capstan analyze`: wow & flutter and track detection on a WAV file.
+"""`capstan analyze`: wow & flutter and track detection on a WAV file, and the test tone.
 
 Imports nothing heavy at module level; numpy comes in when a command runs.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     wf = sub.add_parser("wow-flutter", help="speed and wow & flutter of a 3150/3000 Hz test tone")
     wf.add_argument("file", metavar="FILE.wav")
     wf.add_argument("--json", action="store_true", help="print JSON")
-    wf.add_argument("--tone-hz", type=float, default=None,
+    wf.add_argument("--tone-hz", type=_in(100, 20000, "Hz"), default=None,
                     help="nominal test tone (default: 3150 or 3000, whichever is nearer)")
     wf.add_argument("--channel", choices=("left", "right"), default="left")
     wf.set_defaults(func=run_wow_flutter)
@@ -24,21 +25,64 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tr = sub.add_parser("tracks", help="the tracks on a recording, split at gaps of hiss")
     tr.add_argument("file", metavar="FILE.wav")
     tr.add_argument("--json", action="store_true", help="print JSON")
-    tr.add_argument("--min-gap", type=float, default=1.8, metavar="SECONDS",
-                    help="shortest silence that separates tracks (default 1.8)")
+    tr.add_argument("--min-gap", type=_in(0.1, 60, "seconds"), default=1.8, metavar="SECONDS",
+                    help="shortest silence that separates tracks (default 1.8; 0.1 to 60)")
     tr.set_defaults(func=run_tracks)
+
+    tt = sub.add_parser("test-tone", help="write a 3150 Hz test-tone WAV to record on a cassette",
+                        description="A pure sine (16-bit stereo PCM) for wow & flutter: "
+                        "record it onto a blank cassette, play it back, and read it with "
+                        "`capstan analyze wow-flutter` (docs/analysis.md).")
+    tt.add_argument("file", metavar="FILE.wav")
+    tt.add_argument("--hz", type=_in(100, 20000, "Hz"), default=3150.0,
+                    help="the tone (default 3150; 3000 is the other standard)")
+    tt.add_argument("--seconds", type=_in(10, 3600, "seconds"), default=60.0,
+                    help="how long (default 60; 10 to 3600)")
+    tt.add_argument("--level", type=_in(-40, 0, "dBFS"), default=-10.0,
+                    help="peak level in dBFS (default -10)")
+    tt.add_argument("--rate", type=int, choices=(44100, 48000), default=48000)
+    tt.add_argument("--force", action="store_true", help="replace an existing file")
+    tt.set_defaults(func=run_test_tone)
+
+
+def _in(lo: float, hi: float, unit: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not (v == v and lo <= v <= hi):  # NaN fails the first test
+            raise argparse.ArgumentTypeError(f"must be {lo:g} to {hi:g} {unit}, got {text}")
+        return v
+    return parse
+
+
+def run_test_tone(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from capstan.analysis.testtone import describe, write_test_tone
+
+    path = write_test_tone(Path(args.file), args.hz, args.seconds, args.rate, args.level,
+                           force=args.force)
+    print(f"{path}: {describe(args.hz, args.seconds, args.rate, args.level)}")
+    return 0
 
 
 def run_wow_flutter(args: argparse.Namespace) -> int:
-    from capstan.analysis.flutter import measure_wow_flutter
+    from capstan.analysis.flutter import find_test_tone, measure_wow_flutter
     from capstan.wavfile import read_wav
 
     samples, rate = read_wav(args.file)
     channel = 1 if args.channel == "right" and samples.shape[1] > 1 else 0
-    r = measure_wow_flutter(samples, rate, tone_hz=args.tone_hz, channel=channel)
+    start, end, nominal = find_test_tone(samples, rate, tone_hz=args.tone_hz, channel=channel)
+    stretch = samples[round(start * rate):round(end * rate)]
+    r = measure_wow_flutter(stretch, rate, tone_hz=args.tone_hz or nominal, channel=channel,
+                            find_tone=False)
     if args.json:
-        print(json.dumps({k: round(v, 6) for k, v in r.to_dict().items()}))
+        print(json.dumps({**{k: round(v, 6) for k, v in r.to_dict().items()},
+                          "tone_start_s": round(start, 3), "tone_end_s": round(end, 3)}))
         return 0
+    print(f"test tone from {start:8.2f} s to {end:.2f} s of the recording")
     print(f"tone            {r.frequency_hz:10.3f} Hz (nominal {r.nominal_hz:.0f} Hz)")
     print(f"speed error     {r.speed_error_percent:+10.3f} %")
     print(f"weighted peak   {r.weighted_peak_percent:10.4f} % (2σ, AES6 / IEC 60386)")

@@ -13,7 +13,7 @@ happened (the file is whole) or it did not (the part is still there).
 `recover(directory)` at start-up finishes what a cut interrupted.
 
 FLAC comes from `soundfile` (libsndfile; its wheels include FLAC), imported only
-when a FLAC file is written; `WavEncoder` (standard library) needs nothing.
+when a FLAC file is written; `WavEncoder` (24-bit WAV, numpy only) needs nothing.
 """
 
 from __future__ import annotations
@@ -60,23 +60,35 @@ class FlacEncoder:
 
 
 class _WavSink:
+    """24-bit PCM; the header is written again, right, on close. A track that would pass
+    WAV's 4 GiB (4.1 hours of 48 kHz 24-bit stereo, longer than any side) is refused
+    rather than given a wrong header."""
+
     def __init__(self, path: Path, sample_rate: int, channels: int) -> None:
-        import wave
-        self._w = wave.open(str(path), "wb")
-        self._w.setnchannels(channels)
-        self._w.setsampwidth(3)
-        self._w.setframerate(sample_rate)
+        from capstan.wavfile import header
+
+        self._header = header
+        self._rate, self._channels, self._frames = sample_rate, channels, 0
+        self._f = open(path, "wb")  # closed in close()
+        self._f.write(header(0, sample_rate, channels, 24))
 
     def write(self, frames: np.ndarray) -> None:
+        frames = np.asarray(frames).reshape(-1, self._channels)
+        self._header(self._frames + len(frames), self._rate, self._channels, 24)  # fits?
         ints = np.clip(np.round(frames * 8388608.0), -8388608, 8388607).astype("<i4")
-        self._w.writeframes(ints.view(np.uint8).reshape(-1, 4)[:, :3].tobytes())
+        self._f.write(ints.view(np.uint8).reshape(-1, 4)[:, :3].tobytes())
+        self._frames += len(frames)
 
     def close(self) -> None:
-        self._w.close()
+        try:
+            self._f.seek(0)
+            self._f.write(self._header(self._frames, self._rate, self._channels, 24))
+        finally:
+            self._f.close()
 
 
 class WavEncoder:
-    """24-bit PCM WAV through the standard library."""
+    """24-bit PCM WAV, its header from capstan.wavfile."""
 
     suffix = ".wav"
 

@@ -209,16 +209,43 @@ def estimate_tone_hz(samples: np.ndarray, sample_rate: float) -> float:
     return (i + shift) * sample_rate / n
 
 
-def measure_wow_flutter(samples: np.ndarray, sample_rate: float, tone_hz: float | None = None,
-                        settle_s: float = 3.0, channel: int = 0) -> FlutterReading:
-    """Wow & flutter of a recorded test tone, over all of it after `settle_s`."""
+def find_test_tone(samples: np.ndarray, sample_rate: float, tone_hz: float | None = None,
+                   channel: int = 0) -> tuple[float, float, float]:
+    """(start s, end s, nominal Hz) of the test tone's longest stretch in a recording."""
+    from capstan.analysis.tone import tone_stretch
+
     samples = np.asarray(samples)
     mono = samples[:, channel] if samples.ndim == 2 else samples
+    stretch = tone_stretch(mono, sample_rate, tone_hz)
+    if stretch is None:
+        named = f"{tone_hz:g} Hz" if tone_hz else "3150 Hz or 3000 Hz"
+        found = estimate_tone_hz(mono, sample_rate) if len(mono) > 4 else 0.0
+        raise AnalysisError(
+            f"no {named} test tone in the recording (louder than -50 dBFS, alone, for at "
+            f"least 0.3 s; the strongest sound is at {found:.0f} Hz): play a test tape, "
+            "or name the tone with --tone-hz")
+    start, end, nominal = stretch
+    return start / sample_rate, end / sample_rate, nominal
+
+
+def measure_wow_flutter(samples: np.ndarray, sample_rate: float, tone_hz: float | None = None,
+                        settle_s: float = 3.0, channel: int = 0,
+                        find_tone: bool = True) -> FlutterReading:
+    """Wow & flutter of a recorded test tone, over all of it after `settle_s`.
+
+    With `find_tone` (the default) only the tone's own stretch is read
+    (`find_test_tone`): a recording need not be trimmed to the tone."""
+    samples = np.asarray(samples)
+    mono = samples[:, channel] if samples.ndim == 2 else samples
+    if find_tone:
+        start, end, nominal = find_test_tone(mono, sample_rate, tone_hz)
+        mono = mono[round(start * sample_rate):round(end * sample_rate)]
+        tone_hz = tone_hz or nominal
     duration = len(mono) / sample_rate
     if duration < settle_s + 1.0:
         raise AnalysisError(
-            f"the recording is {duration:.1f} s long; wow & flutter needs at least "
-            f"{settle_s + 1.0:.0f} s of test tone (AES6 reads over 5 s or more)")
+            f"the test tone lasts {duration:.1f} s; wow & flutter needs at least "
+            f"{settle_s + 1.0:.0f} s of it (AES6 reads over 5 s or more)")
     if tone_hz is None:
         found = estimate_tone_hz(mono, sample_rate)
         tone_hz = nearest_test_tone(found)

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from capstan.analysis.flutter import MAX_SPEED_ERROR, nearest_test_tone
+from capstan.analysis.flutter import MAX_SPEED_ERROR, TEST_TONES_HZ, nearest_test_tone
 
 WINDOW = 4096
 TONALITY = 0.9
@@ -48,7 +48,9 @@ class ToneDetector:
         self._pending = data[whole:]
         return self.tone_hz
 
-    def _look(self, frame: np.ndarray) -> float | None:
+    def peak(self, frame: np.ndarray) -> float | None:
+        """The frequency of the one tone holding a WINDOW-long frame, if it is loud
+        enough; None for music, noise or silence."""
         power = float(np.mean(frame * frame))
         if power <= 0 or 10 * math.log10(power) < MIN_LEVEL_DBFS:
             return None
@@ -59,7 +61,12 @@ class ToneDetector:
             return None
         a, b, c = np.log(spectrum[i - 1:i + 2] + 1e-30)
         curve = a - 2 * b + c
-        freq = (i + (0.5 * (a - c) / curve if curve else 0.0)) * self.sample_rate / WINDOW
+        return (i + (0.5 * (a - c) / curve if curve else 0.0)) * self.sample_rate / WINDOW
+
+    def _look(self, frame: np.ndarray) -> float | None:
+        freq = self.peak(frame)
+        if freq is None:
+            return None
         nominal = nearest_test_tone(freq)
         if abs(freq / nominal - 1) > MAX_SPEED_ERROR:
             return None
@@ -77,3 +84,44 @@ class ToneDetector:
             self._misses += 1
             if self._misses >= self._off:
                 self.tone_hz = None
+
+
+def tone_stretch(samples: np.ndarray, sample_rate: float, tone_hz: float | None = None,
+                 ) -> tuple[int, int, float] | None:
+    """Where the test tone is in a recording: (first sample, end sample, nominal Hz) of
+    its longest stretch, or None. Leaders, silence, music and the clicks of the tape
+    starting and stopping around it are left out.
+
+    A stretch is a run of WINDOW-long frames each holding one tone within
+    MAX_SPEED_ERROR of `tone_hz` (or of 3150 or 3000 Hz: the nominal is the one nearer
+    the stretch's median frequency); dropouts up to OFF_S long do not end it. Its first
+    and last frame, where the tone starts or stops, are left out (not where the
+    recording itself starts or ends)."""
+    mono = np.asarray(samples, dtype=float)
+    if mono.ndim == 2:
+        mono = mono[:, 0]
+    detector = ToneDetector(sample_rate)
+    gap_max = math.ceil(OFF_S * sample_rate / WINDOW)
+    targets = (tone_hz,) if tone_hz is not None else TEST_TONES_HZ
+    best: tuple[int, int, list[float]] | None = None
+    first = last = -1  # frames of the run in progress
+    freqs: list[float] = []
+    frames = len(mono) // WINDOW
+    for k in range(frames + 1):
+        freq = detector.peak(mono[k * WINDOW:(k + 1) * WINDOW]) if k < frames else None
+        hit = freq is not None and any(abs(freq / t - 1) <= MAX_SPEED_ERROR for t in targets)
+        if hit:
+            first = k if first < 0 else first
+            last = k
+            freqs.append(freq)  # type: ignore[arg-type]
+        elif first >= 0 and (k - last > gap_max or k == frames):
+            if best is None or last - first > best[1] - best[0]:
+                best = (first, last, freqs)
+            first, last, freqs = -1, -1, []
+    if best is None or best[1] - best[0] < 2:
+        return None
+    first, last, found = best
+    nominal = tone_hz if tone_hz is not None else nearest_test_tone(float(np.median(found)))
+    start = 0 if first == 0 else (first + 1) * WINDOW  # the recording starts in the tone
+    end = len(mono) if last == frames - 1 else last * WINDOW  # or ends in it
+    return start, end, nominal

@@ -33,6 +33,10 @@ MARGIN_DB = 8.0
 DEPTH_DB = 15.0
 HISS_HEADROOM_DB = 3.0
 BREAK_FRAMES = 3            # 15 ms of sound ends a silent run
+# Below this a frame is digital silence (a muted DAC, a WAV's zeros), not tape: the quietest
+# tape hiss is near -80 dBFS and 16-bit dither is -101 dBFS. It is silent, but it never
+# sets the hiss floor, or a gap of real hiss would sound loud next to it.
+DIGITAL_SILENCE_DBFS = -100.0
 
 
 @dataclass(frozen=True)
@@ -118,11 +122,12 @@ class TrackDetector:
 
     def _judge_tick(self, levels: np.ndarray, tick: float, t0: float,
                     marks: list[TrackMark]) -> None:
-        self._bin_floor = min(self._bin_floor, tick)
+        if not (levels < DIGITAL_SILENCE_DBFS).any():  # the floor is the tape's, never zeros
+            self._bin_floor = min(self._bin_floor, tick)
         floor = min([self._bin_floor, *self._floor_bins])
         if self._hiss is not None:
             floor = min(floor, self._hiss + HISS_HEADROOM_DB)
-        self.floor_dbfs = floor
+        self.floor_dbfs = floor if floor < math.inf else None
         threshold = floor + MARGIN_DB
         programme = max([self._bin_prog, *self._prog_bins])
         if programme > -math.inf:
@@ -154,7 +159,9 @@ class TrackDetector:
             self._run_levels.append(level)
             if not self.in_gap and tf + self._frame_s - self._run_start >= self.min_gap_s:
                 self.in_gap = True
-                self._hiss = float(np.median(self._run_levels))
+                tape = [x for x in self._run_levels if x >= DIGITAL_SILENCE_DBFS]
+                if tape:  # a gap of digital silence tells nothing about the hiss
+                    self._hiss = float(np.median(tape))
             return
         if self._run_start is None:
             if self.first_sound is None:
@@ -185,9 +192,38 @@ def track_list(marks: list[TrackMark], first_sound: float | None,
     return [Track(i + 1, s, e) for i, (s, e) in enumerate(zip(starts, ends, strict=True))]
 
 
+def quietest_tape_dbfs(samples: np.ndarray, sample_rate: float) -> float | None:
+    """The level of the quietest 100 ms of a recording that holds no digital silence:
+    its tape hiss, when it has a gap (None: nothing but digital silence)."""
+    samples = np.asarray(samples)
+    channels = samples.shape[1] if samples.ndim == 2 else 1
+    frame = max(1, round(FRAME_S * sample_rate))
+    n = len(samples) // (frame * FRAMES_PER_TICK) * FRAMES_PER_TICK
+    if not n:
+        return None
+    best = math.inf
+    step = FRAMES_PER_TICK * 3000  # frames at a time: bounded memory on long recordings
+    for start in range(0, n, step):
+        part = samples[start * frame:min(n, start + step) * frame]
+        power = np.square(part.reshape(-1, frame * channels), dtype=np.float64).mean(axis=1)
+        levels = 10 * np.log10(power + 1e-20).reshape(-1, FRAMES_PER_TICK)
+        ticks = 10 * np.log10(power.reshape(-1, FRAMES_PER_TICK).mean(axis=1) + 1e-20)
+        tape = ~(levels < DIGITAL_SILENCE_DBFS).any(axis=1)
+        if tape.any():
+            best = min(best, float(ticks[tape].min()))
+    return best if best < math.inf else None
+
+
 def detect_tracks(samples: np.ndarray, sample_rate: float, block_s: float = 1.0,
                   **options: float) -> tuple[list[Track], list[TrackMark]]:
-    """Run the detector over a whole recording, as the player would hear it."""
+    """Run the detector over a whole recording, as the player would hear it.
+
+    The whole recording is at hand, so unless `hiss_dbfs` is given the floor is seeded
+    with its quietest 100 ms of tape (digital silence left out): a recording that starts
+    straight with music, or after a muted leader, is judged against the tape's hiss from
+    its first frame."""
+    if options.get("hiss_dbfs") is None:
+        options["hiss_dbfs"] = quietest_tape_dbfs(samples, sample_rate)  # type: ignore[assignment]
     detector = TrackDetector(sample_rate, **options)
     marks: list[TrackMark] = []
     size = max(1, int(block_s * sample_rate))

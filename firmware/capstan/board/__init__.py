@@ -6,6 +6,7 @@ Real backends are imported lazily, so a laptop never imports RPi.GPIO.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from capstan.board.protocols import (
     PwmOut,
 )
 from capstan.errors import BoardError
+
+log = logging.getLogger(__name__)
 
 BOARD_KINDS = ("pi", "sim")
 
@@ -60,8 +63,9 @@ class Board:
         for stream_end in (self.capture.stop, self.playback.close):
             try:
                 stream_end()
-            except Exception:
-                pass
+            except Exception:  # the rest still closes; what failed is said, not hidden
+                log.exception("closing the %s failed", "capture" if stream_end ==
+                              self.capture.stop else "playback (its WAV may be incomplete)")
 
 
 def open_board(kind: str, description: BoardDescription, loop: asyncio.AbstractEventLoop,

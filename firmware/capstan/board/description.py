@@ -7,12 +7,12 @@ mechanism constant reads it from here.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capstan.errors import BoardError
+from capstan import schema
+from capstan.errors import BoardFileError, ConfigError
 
 BUTTON_ROLES = ("play", "stop", "ff", "rew", "rec", "pair", "vol_up", "vol_down")
 SWITCH_ROLES = ("cassette_in", "tab_a", "tab_b", "notch_type2", "notch_type4")
@@ -32,6 +32,17 @@ WIRE_KINDS = ("buttons", "switches", "tachometers", "outputs", "i2c_sda", "i2c_s
               "i2s_bclk", "i2s_lrclk", "i2s_din", "i2s_dout")
 WIRE_COLOURS = ("black", "brown", "red", "orange", "yellow", "green", "blue", "violet", "grey",
                 "white", "pink")
+
+# mechanism numbers: (low, high, more-than-low?, unit); docs/configuration.md lists them
+MECHANISM_RANGES: dict[str, tuple[float, float, bool, str]] = {
+    "nominal_speed": (0.01, 0.2, False, "m/s"),
+    "hub_radius": (0.001, 0.05, False, "m"),
+    "leader": (0.0, 30.0, False, "s"),
+    "play_duty": (0.0, 1.0, True, "(a duty)"),
+    "motor_time_constant": (0.001, 10.0, False, "s"),
+    "wind_spindle_rpm": (1.0, 5000.0, False, "rpm"),
+    "wind_duty": (0.0, 1.0, True, "(a duty)"),
+}
 
 REPO_PATH = Path(__file__).resolve().parents[3] / "hardware" / "board.toml"
 INSTALLED_PATH = Path("/etc/capstan/board.toml")  # put there by tools/install and the image
@@ -140,11 +151,9 @@ def load_board(path: Path | str | None = None) -> BoardDescription:
     """Read and validate a board description; errors name the offending key."""
     path = Path(path) if path else default_path()
     try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise BoardError(f"{path}: no such board description") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BoardError(f"{path}: not valid TOML: {exc}") from None
+        raw = schema.read_toml(path, "board description")
+    except ConfigError as exc:
+        raise BoardFileError(str(exc)) from None
     return parse_board(raw, path)
 
 
@@ -158,13 +167,13 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
 
     def claim(pin: int, key: str, output: bool) -> int:
         if not isinstance(pin, int) or isinstance(pin, bool) or not 0 <= pin <= 27:
-            raise BoardError(f"{path}: {key}.pin must be a BCM GPIO number 0..27, got {pin!r}")
+            raise BoardFileError(f"{path}: {key}.pin must be a BCM GPIO number 0..27, got {pin!r}")
         if pin in BUS_PINS:
-            raise BoardError(f"{path}: {key}.pin {pin} is taken by {BUS_PINS[pin]}")
+            raise BoardFileError(f"{path}: {key}.pin {pin} is taken by {BUS_PINS[pin]}")
         if pin in pins_used:
-            raise BoardError(f"{path}: {key}.pin {pin} is already used by {pins_used[pin]}")
+            raise BoardFileError(f"{path}: {key}.pin {pin} is already used by {pins_used[pin]}")
         if output and pin not in SAFE_OUTPUT_PINS:
-            raise BoardError(f"{path}: {key}.pin {pin}: outputs must be on GPIO 9..27, "
+            raise BoardFileError(f"{path}: {key}.pin {pin}: outputs must be on GPIO 9..27, "
                              "which are pulled low at reset")
         pins_used[pin] = key
         return pin
@@ -179,7 +188,7 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
             r.known(entry, key, {"pin", "active", "label"})
             active = r.value(entry, "active", key, str, choices=("low", "high"))
             out[role] = InputPin(role, claim(r.value(entry, "pin", key, int), key, False),
-                                 active == "low", entry.get("label", ""))
+                                 active == "low", r.label(entry, key))
         return out
 
     buttons = inputs("buttons", BUTTON_ROLES)
@@ -192,11 +201,9 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
         key = f"tachometers.{role}"
         entry = r.table(tach_table, role, key)
         r.known(entry, key, {"pin", "pulses_per_turn", "label"})
-        ppt = r.value(entry, "pulses_per_turn", key, int)
-        if not 1 <= ppt <= 256:
-            raise BoardError(f"{path}: {key}.pulses_per_turn must be 1..256, got {ppt}")
+        ppt = r.number(entry, "pulses_per_turn", key, 1, 256, integer=True)
         tachs[role] = TachPin(role, claim(r.value(entry, "pin", key, int), key, False), ppt,
-                              entry.get("label", ""))
+                              r.label(entry, key))
 
     out_table = r.table(raw, "outputs")
     r.roles(out_table, "outputs", OUTPUT_ROLES)
@@ -207,29 +214,30 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
         r.known(entry, key, {"pin", "kind", "frequency", "label"})
         kind = r.value(entry, "kind", key, str, choices=("pwm", "digital"))
         freq = entry.get("frequency")
-        if kind == "pwm" and not (isinstance(freq, int | float) and 10 <= freq <= 100_000):
-            raise BoardError(f"{path}: {key}.frequency must be 10..100000 Hz for a pwm output")
+        if kind == "pwm" or freq is not None:
+            freq = r.number(entry, "frequency", key, 10, 100_000, unit="Hz (a pwm output)")
         outputs[role] = OutputPin(role, claim(r.value(entry, "pin", key, int), key, True),
                                   kind == "pwm", float(freq) if freq else None,
-                                  entry.get("label", ""))
+                                  r.label(entry, key))
     if not outputs["motor"].pwm:
-        raise BoardError(f"{path}: outputs.motor.kind must be \"pwm\" (the motor speed is a duty)")
+        raise BoardFileError(f"{path}: outputs.motor.kind must be \"pwm\" "
+                             "(the motor speed is a duty)")
 
     i2c_table = r.table(raw, "i2c")
     r.roles(i2c_table, "i2c", I2C_ROLES, extra={"bus"})
-    bus = r.value(i2c_table, "bus", "i2c", int)
+    bus = r.number(i2c_table, "bus", "i2c", 0, 31, integer=True)
     i2c = {}
     addresses: dict[int, str] = {}
     for role in I2C_ROLES:
         key = f"i2c.{role}"
         entry = r.table(i2c_table, role, key)
         r.known(entry, key, {"chip", "address"})
-        addr = r.value(entry, "address", key, int)
+        addr = r.number(entry, "address", key, 0, 0xFFFF, integer=True)
         if not 0x08 <= addr <= 0x77:
-            raise BoardError(f"{path}: {key}.address 0x{addr:02x} is out of the 7-bit range "
+            raise BoardFileError(f"{path}: {key}.address 0x{addr:02x} is out of the 7-bit range "
                              "0x08..0x77")
         if addr in addresses:
-            raise BoardError(f"{path}: {key}.address 0x{addr:02x} is already used by "
+            raise BoardFileError(f"{path}: {key}.address 0x{addr:02x} is already used by "
                              f"{addresses[addr]}")
         addresses[addr] = key
         i2c[role] = I2CDevice(role, r.value(entry, "chip", key, str), addr)
@@ -243,11 +251,11 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
         key = f"leds.{role}"
         entry = r.table(led_table, role, key)
         r.known(entry, key, {"channel", "label"})
-        ch = r.value(entry, "channel", key, int)
+        ch = r.number(entry, "channel", key, 0, 15, integer=True)
         if not 0 <= ch <= 15 or ch in channels:
-            raise BoardError(f"{path}: {key}.channel must be a free channel 0..15, got {ch}")
+            raise BoardFileError(f"{path}: {key}.channel must be a free channel 0..15, got {ch}")
         channels[ch] = key
-        leds[role] = Led(role, ch, entry.get("label", ""))
+        leds[role] = Led(role, ch, r.label(entry, key))
 
     alsa = r.table(raw, "alsa")
     r.known(alsa, "alsa", {"capture", "playback", "rate", "channels", "capture_format",
@@ -265,15 +273,8 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
     numbers = ("nominal_speed", "hub_radius", "leader", "play_duty", "motor_time_constant",
                "wind_spindle_rpm", "wind_duty")
     r.known(mech, "mechanism", {"profile", "cassettes", *numbers})
-    values = {}
-    for name in numbers:
-        v = r.value(mech, name, "mechanism", (int, float))
-        if v < 0 or (v == 0 and name != "leader"):
-            raise BoardError(f"{path}: mechanism.{name} must be positive, got {v}")
-        values[name] = float(v)
-    for name in ("play_duty", "wind_duty"):
-        if values[name] > 1:
-            raise BoardError(f"{path}: mechanism.{name} is a duty 0..1, got {values[name]}")
+    values = {name: r.number(mech, name, "mechanism", *MECHANISM_RANGES[name])
+              for name in numbers}
     cass_table = r.table(mech, "cassettes", "mechanism")
     r.roles(cass_table, "mechanism.cassettes", CASSETTE_LENGTHS)
     cassettes = {}
@@ -281,10 +282,8 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
         key = f"mechanism.cassettes.{length}"
         entry = r.table(cass_table, length, key)
         r.known(entry, key, {"minutes", "thickness"})
-        minutes = float(r.value(entry, "minutes", key, (int, float)))
-        thickness = float(r.value(entry, "thickness", key, (int, float)))
-        if not 1 <= minutes <= 120 or not 3e-6 <= thickness <= 40e-6:
-            raise BoardError(f"{path}: {key}: minutes 1..120 and thickness 3e-6..40e-6 m")
+        minutes = r.number(entry, "minutes", key, 1, 120, unit="minutes per side")
+        thickness = r.number(entry, "thickness", key, 3e-6, 40e-6, unit="m")
         cassettes[length] = CassetteSpec(length, minutes, thickness)
     mechanism = Mechanism(profile=r.value(mech, "profile", "mechanism", str,
                                           choices=("direct-drive",)),
@@ -312,8 +311,8 @@ class _Reader:
         self.raw = raw
         self.where = where
 
-    def fail(self, msg: str) -> BoardError:
-        return BoardError(f"{self.where}: {msg}")
+    def fail(self, msg: str) -> BoardFileError:
+        return BoardFileError(f"{self.where}: {msg}")
 
     def table(self, parent: dict[str, Any], name: str, key: str | None = None) -> dict[str, Any]:
         key = key or name
@@ -338,6 +337,23 @@ class _Reader:
         for role in roles:
             if role not in table:
                 raise self.fail(f"missing role {key}.{role}")
+
+    def number(self, table: dict[str, Any], name: str, key: str, lo: float, hi: float,
+               above: bool = False, unit: str = "", integer: bool = False) -> Any:
+        """A finite number in range, or a BoardFileError naming the file and the key."""
+        if name not in table:
+            raise self.fail(f"missing {key}.{name}")
+        try:
+            return schema.number(lo, hi, integer=integer, above=above,
+                                 unit=unit)(f"{key}.{name}", table[name])
+        except ConfigError as exc:
+            raise self.fail(str(exc)) from None
+
+    def label(self, entry: dict[str, Any], key: str) -> str:
+        v = entry.get("label", "")
+        if not isinstance(v, str) or len(v) > 200 or any(ord(c) < 32 for c in v):
+            raise self.fail(f"{key}.label = {schema._show(v)}: must be a line of text")
+        return v
 
     def value(self, table: dict[str, Any], name: str, key: str, kind: Any,
               choices: tuple[Any, ...] | None = None) -> Any:

@@ -12,10 +12,15 @@ TOLD = ("record", "track_mark", "refused", "record_level", "safety")
 
 
 def run_in_simulator(args: argparse.Namespace, plan: Any) -> int:
+    from capstan.sim.cli import writable
     from capstan.sim.runner import write_report
     from capstan.sim.session import SimSession
+    from capstan.wavfile import probe_wav
 
     out = Path(args.sim)
+    if args.line_in:
+        probe_wav(args.line_in)  # a WavError (exit 2) before anything is written
+    writable(out, "--sim", "directory")
     s = SimSession(out, record_pins=False)
     if args.state:
         from capstan.cassettes import CassetteMemory

@@ -12,9 +12,9 @@ side B's position is the same point of tape seen from the other end.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
@@ -139,12 +139,35 @@ class Cassette:
 
     @classmethod
     def open(cls, directory: Path, mechanism: Mechanism) -> Cassette:
+        """A cassette directory as saved; a ConfigError naming the file and key if it is not
+        one (the same checks as every file a person may edit: capstan.schema)."""
+        from capstan import schema as sc
+
         directory = Path(directory)
+        path = directory / "cassette.toml"
+        if not directory.is_dir():
+            raise ConfigError(f"{directory}: not a cassette directory (no such directory)")
         try:
-            meta = tomllib.loads((directory / "cassette.toml").read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{directory}: not a cassette directory ({exc})") from None
-        c = cls(directory, meta["length"], meta["type"], mechanism,
-                protected=set(meta.get("protected", ())), side=meta.get("side", "A"),
-                position_a=float(meta.get("position_a", 0.0)), name=meta.get("name", ""))
-        return c
+            meta = sc.table(_meta_schema(mechanism), "", sc.read_toml(path, "cassette file"),
+                            required=("length", "type"))
+        except ConfigError as exc:
+            msg = str(exc)
+            raise ConfigError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
+        spec = mechanism.cassettes[meta["length"]]
+        duration = spec.minutes * 60.0 + 2 * mechanism.leader
+        position_a = meta.get("position_a", 0.0)
+        if position_a > duration:
+            raise ConfigError(f"{path}: position_a = {position_a:g}: a {meta['length']} side "
+                              f"is {duration:g} s long")
+        return cls(directory, meta["length"], meta["type"], mechanism,
+                   protected=set(meta.get("protected", ())), side=meta.get("side", "A"),
+                   position_a=position_a, name=meta.get("name", ""))
+
+
+def _meta_schema(mechanism: Mechanism) -> dict[str, Any]:
+    from capstan import schema as sc
+
+    return {"length": sc.choice(*mechanism.cassettes), "type": sc.choice(*TAPE_TYPES),
+            "side": sc.choice(*SIDES), "position_a": sc.number(0, 7300, unit="s"),
+            "protected": sc.list_of(sc.choice(*SIDES), max_items=2),
+            "name": sc.text_or_empty}

@@ -6,14 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+from capstan.board.description import BoardDescription
 from capstan.sim.scenario import Scenario, Step
 from capstan.sim.session import SimSession
 
 REPORT_VERSION = 1
 
 
-def run_scenario(scenario: Scenario, out_dir: Path, seed: int = 0) -> dict[str, Any]:
-    session = SimSession(out_dir, seed=seed)
+def run_scenario(scenario: Scenario, out_dir: Path, seed: int = 0,
+                 board: BoardDescription | None = None) -> dict[str, Any]:
+    session = SimSession(out_dir, seed=seed, board=board)
     outputs = {"jack": str(out_dir / "jack.wav")}
     try:
         if scenario.headphones and (wav := session.add_headphones(scenario.headphones)):

@@ -1,20 +1,21 @@
 """Scenario files: a scripted session on the simulated deck (see docs/scenarios.md).
 
-Parsing is strict: an unknown key, a bad value or a missing file is a
-ConfigError naming the key, and nothing runs.
+Parsing is strict (capstan.schema): an unknown key, a value of the wrong type or out of
+range, a missing or unreadable WAV is a ConfigError naming the file and the key, and
+nothing runs. The accepted ranges are in docs/scenarios.md.
 """
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capstan.board.description import BUTTON_ROLES, CASSETTE_LENGTHS
+from capstan import schema as sc
+from capstan.board.description import BUTTON_ROLES, CASSETTE_LENGTHS, Mechanism, load_board
 from capstan.errors import ConfigError
 from capstan.sim.deck import FAULTS
+from capstan.wavfile import WavError, probe_wav
 
 ACTIONS = ("press", "hold", "insert", "eject", "flip", "fault", "headphones")
 
@@ -40,102 +41,82 @@ class Scenario:
     steps: list[Step] = field(default_factory=list)
 
 
-def _number(lo: float, hi: float) -> Callable[[str, Any], float]:
-    def check(key: str, v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
-            raise ConfigError(f"{key} must be a number from {lo:g} to {hi:g}, got {v!r}")
-        return float(v)
-    return check
-
-
-def _choice(*choices: str) -> Callable[[str, Any], str]:
-    def check(key: str, v: Any) -> str:
-        if v not in choices:
-            raise ConfigError(f"{key} must be one of {', '.join(choices)}, got {v!r}")
-        return v
-    return check
-
-
-def _bool(key: str, v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise ConfigError(f"{key} must be true or false, got {v!r}")
-    return v
-
-
-def _text(key: str, v: Any) -> str:
-    if not isinstance(v, str) or not v:
-        raise ConfigError(f"{key} must be a non-empty string, got {v!r}")
-    return v
+MAX_UNTIL = 4 * 3600.0  # s of simulated time: a C120 both ways with room; jack.wav < 4 GiB
+_time = sc.number(0, MAX_UNTIL, unit="s")
 
 
 def _sides(key: str, v: Any) -> list[str]:
-    if not isinstance(v, list) or any(s not in ("A", "B") for s in v):
-        raise ConfigError(f'{key} must be a list of sides, e.g. ["B"], got {v!r}')
-    return v
+    return sc.list_of(sc.choice("A", "B"), max_items=2)(key, v)
 
 
 def _address(key: str, v: Any) -> str:
     parts = v.split(":") if isinstance(v, str) else []
     if len(parts) != 6 or any(len(p) != 2 or any(c not in "0123456789ABCDEFabcdef" for c in p)
                               for p in parts):
-        raise ConfigError(f"{key} must be a Bluetooth address like 00:1B:66:AA:BB:CC, got {v!r}")
+        raise ConfigError(f"{key} = {sc._show(v)}: must be a Bluetooth address like "
+                          "00:1B:66:AA:BB:CC")
     return v.upper()
 
 
-SCHEMA: dict[str, dict[str, Callable[[str, Any], Any]]] = {
-    "cassette": {"length": _choice(*CASSETTE_LENGTHS), "type": _choice("I", "II", "IV"),
-                 "side": _choice("A", "B"), "position": _number(0, 7300), "protected": _sides,
-                 "side_a": _text, "side_b": _text, "speed_error": _number(-0.2, 0.2),
-                 "flutter": _number(0, 5), "name": _text},
-    "line_in": {"file": _text, "at": _number(0, 1e6)},
-    "battery": {"percent": _number(0, 100), "charger": _bool},
-    "headphones": {"name": _text, "address": _address, "pairing_at": _number(0, 1e6)},
-    "run": {"until": _number(0.001, 1e6)},
+SCHEMA: dict[str, dict[str, sc.Checker]] = {
+    "cassette": {"length": sc.choice(*CASSETTE_LENGTHS), "type": sc.choice("I", "II", "IV"),
+                 "side": sc.choice("A", "B"), "position": sc.number(0, 7300, unit="s"),
+                 "protected": _sides, "side_a": sc.text, "side_b": sc.text,
+                 "speed_error": sc.number(-0.2, 0.2), "flutter": sc.number(0, 5, unit="%"),
+                 "name": sc.text},
+    "line_in": {"file": sc.text, "at": _time},
+    "battery": {"percent": sc.number(0, 100, unit="%"), "charger": sc.flag},
+    "headphones": {"name": sc.text, "address": _address, "pairing_at": _time},
+    "run": {"until": sc.number(0.001, MAX_UNTIL, unit="s")},
 }
-STEP_KEYS = {"at": _number(0, 1e6), "press": _choice(*BUTTON_ROLES),
-             "hold": _choice(*BUTTON_ROLES), "for": _number(0, 3600), "insert": _bool,
-             "eject": _bool, "flip": _bool, "fault": _choice(*FAULTS),
-             "bounce": _number(0, 0.05), "headphones": _choice("drop", "back", "stranger"),
-             "address": _address}
+STEP_KEYS: dict[str, sc.Checker] = {
+    "at": _time, "press": sc.choice(*BUTTON_ROLES), "hold": sc.choice(*BUTTON_ROLES),
+    "for": sc.number(0, 3600, unit="s"), "insert": sc.true_only, "eject": sc.true_only,
+    "flip": sc.true_only, "fault": sc.choice(*FAULTS), "bounce": sc.number(0, 0.05, unit="s"),
+    "headphones": sc.choice("drop", "back", "stranger"), "address": _address}
 
 
 def _table(name: str, raw: Any, files_from: Path) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"[{name}] must be a table")
-    out = {}
-    for key, value in raw.items():
-        if key not in SCHEMA[name]:
-            raise ConfigError(f"unknown key {name}.{key} (known: {', '.join(SCHEMA[name])})")
-        out[key] = SCHEMA[name][key](f"{name}.{key}", value)
+    out = sc.table(SCHEMA[name], name, raw)
     for key in ("side_a", "side_b", "file"):
         if key in out:
             path = (files_from / out[key]).resolve()
-            if not path.is_file():
-                raise ConfigError(f"{name}.{key}: no such file {path}")
+            try:
+                info = probe_wav(path)  # before anything runs
+            except WavError as exc:
+                raise WavError(f"{name}.{key}: {exc}") from None
             out[key] = path
+            out[key + "_seconds"] = info.seconds
     return out
 
 
-def parse_scenario(text: str, path: Path) -> Scenario:
+def parse_scenario(text: str, path: Path, mechanism: Mechanism | None = None) -> Scenario:
+    """A Scenario, or a ConfigError naming the file and the key (nothing has run)."""
     try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        return _parse(sc.parse_toml(text.encode(), str(path)), path, mechanism)
+    except ConfigError as exc:
+        msg = str(exc)
+        raise ConfigError(msg if msg.startswith(f"{path}:") else f"{path}: {msg}") from None
+
+
+def _parse(raw: dict[str, Any], path: Path, mechanism: Mechanism | None) -> Scenario:
     base = path.parent
-    sc = Scenario(path)
+    sc_ = Scenario(path)
     for key in raw:
         if key not in (*SCHEMA, "step"):
             raise ConfigError(f"unknown key {key} (known: {', '.join([*SCHEMA, 'step'])})")
     if "cassette" in raw:
-        sc.cassette = {"length": "C60", "type": "I", "side": "A", "position": 0.0,
-                       "protected": [], "speed_error": 0.0, "flutter": 0.0,
-                       **_table("cassette", raw["cassette"], base)}
+        sc_.cassette = {"length": "C60", "type": "I", "side": "A", "position": 0.0,
+                        "protected": [], "speed_error": 0.0, "flutter": 0.0,
+                        **_table("cassette", raw["cassette"], base)}
+        _fits(sc_.cassette, mechanism or load_board().mechanism)
     if "line_in" in raw:
-        sc.line_in = {"at": 0.0, **_table("line_in", raw["line_in"], base)}
-        if "file" not in sc.line_in:
+        sc_.line_in = {"at": 0.0, **_table("line_in", raw["line_in"], base)}
+        if "file" not in sc_.line_in:
             raise ConfigError("line_in.file is missing")
+        sc_.line_in.pop("file_seconds")
     if "battery" in raw:
-        sc.battery.update(_table("battery", raw["battery"], base))
+        sc_.battery.update(_table("battery", raw["battery"], base))
     heads = raw.get("headphones", [])
     if not isinstance(heads, list):
         raise ConfigError("headphones must be an array of tables: [[headphones]]")
@@ -144,27 +125,42 @@ def parse_scenario(text: str, path: Path) -> Scenario:
         for key in ("name", "address"):
             if key not in entry:
                 raise ConfigError(f"headphones[{i}].{key} is missing")
-        sc.headphones.append({"pairing_at": 0.0, **entry})
+        sc_.headphones.append({"pairing_at": 0.0, **entry})
     if "run" in raw:
-        sc.until = _table("run", raw["run"], base).get("until", sc.until)
+        sc_.until = _table("run", raw["run"], base).get("until", sc_.until)
     steps = raw.get("step", [])
     if not isinstance(steps, list):
         raise ConfigError("step must be an array of tables: [[step]]")
     for i, s in enumerate(steps):
-        sc.steps.append(_step(i, s))
-    sc.steps.sort(key=lambda s: s.at)
-    return sc
+        step = _step(i, s)
+        if step.at > sc_.until:
+            raise ConfigError(f"step[{i}].at = {step.at:g} is after run.until = "
+                              f"{sc_.until:g}: it would never happen")
+        sc_.steps.append(step)
+    sc_.steps.sort(key=lambda s: s.at)
+    return sc_
+
+
+def _fits(cassette: dict[str, Any], mechanism: Mechanism) -> None:
+    """Refuse a position past the tape's end and audio longer than a side."""
+    spec = mechanism.cassettes[cassette["length"]]
+    duration = spec.minutes * 60.0 + 2 * mechanism.leader
+    if cassette["position"] > duration:
+        raise ConfigError(f"cassette.position = {cassette['position']:g}: a "
+                          f"{cassette['length']} side is {duration:g} s long (leaders "
+                          "included)")
+    for key in ("side_a", "side_b"):
+        seconds = cassette.pop(key + "_seconds", None)
+        if seconds is not None and seconds > spec.minutes * 60.0:
+            raise ConfigError(f"cassette.{key}: {cassette[key]} is {seconds / 60:.1f} min "
+                              f"long; a {cassette['length']} side holds {spec.minutes:g} min")
 
 
 def _step(i: int, s: Any) -> Step:
     where = f"step[{i}]"
     if not isinstance(s, dict):
         raise ConfigError(f"{where} must be a table")
-    values = {}
-    for key, value in s.items():
-        if key not in STEP_KEYS:
-            raise ConfigError(f"unknown key {where}.{key} (known: {', '.join(STEP_KEYS)})")
-        values[key] = STEP_KEYS[key](f"{where}.{key}", value)
+    values = sc.table(STEP_KEYS, where, s)
     if "at" not in values:
         raise ConfigError(f"{where}.at is missing")
     actions = [a for a in ACTIONS if a in values]
@@ -181,10 +177,12 @@ def _step(i: int, s: Any) -> Step:
                 values.get("bounce", 0.0), values.get("address", ""))
 
 
-def load_scenario(path: Path | str) -> Scenario:
+def load_scenario(path: Path | str, mechanism: Mechanism | None = None) -> Scenario:
     path = Path(path)
+    data = sc.read_bytes(path, "scenario")
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the scenario ({exc.strerror})") from None
-    return parse_scenario(text, path)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                          f"{exc.start})") from None
+    return parse_scenario(text, path, mechanism)
