@@ -18,7 +18,7 @@ from capstan.update.venv import UnpackBuilder
 COMPATIBLE = "capstan,reference-v1"
 
 
-def make_wheel(version: str, name: str = "tapecheck", extra: dict[str, bytes] | None = None,
+def make_wheel(version: str, name: str = "capstan", extra: dict[str, bytes] | None = None,
                ) -> tuple[str, bytes]:
     """A small, valid pure-Python wheel: (file name, bytes)."""
     dist = f"{name}-{version}.dist-info"
