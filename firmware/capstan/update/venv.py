@@ -19,6 +19,7 @@ import base64
 import csv
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -107,13 +108,17 @@ class VenvBuilder:
         # The slot's own python runs pip from its wheel (a zip on sys.path): it installs
         # into the slot's environment, and nothing of pip stays behind.
         self._run([str(slot / "bin" / "python"), str(pip / "pip"), "install", "--quiet",
-                   "--no-index", "--no-deps", "--no-cache-dir",
+                   "--no-index", "--no-deps", "--no-cache-dir", "--ignore-installed",
                    "--disable-pip-version-check", "--no-warn-script-location",
                    *map(str, wheels)])
 
     @staticmethod
     def _run(cmd: list[str]) -> None:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        # Nothing of the caller's environment may point pip or python elsewhere: the slot
+        # gets the bundle's wheels and sees only the system's site-packages.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("PYTHON", "PIP_", "VIRTUAL_ENV"))}
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
         if proc.returncode:
             last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
             raise UpdateError(f"installing into the slot failed: {last[:200]}")

@@ -101,8 +101,9 @@ def _check_one(file_name: str, window: archive.Window) -> WheelInfo:
     try:
         with zipfile.ZipFile(io.BufferedReader(window, 1 << 16)) as zf:
             return _check_zip(file_name, name, version, zf)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError,
-            NotImplementedError, RuntimeError, OSError) as exc:
+    except (BundleRejected, MemoryError):
+        raise
+    except Exception as exc:  # a hostile zip may make zipfile or zlib raise anything
         raise _refuse(file_name, f"is not a valid zip ({str(exc)[:80] or type(exc).__name__})"
                       ) from None
 
