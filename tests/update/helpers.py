@@ -18,7 +18,7 @@ from capstan.update.venv import UnpackBuilder
 COMPATIBLE = "capstan,reference-v1"
 
 
-def make_wheel(version: str, name: str = "tapecheck", extra: dict[str, bytes] | None = None,
+def make_wheel(version: str, name: str = "capstan", extra: dict[str, bytes] | None = None,
                ) -> tuple[str, bytes]:
     """A small, valid pure-Python wheel: (file name, bytes)."""
     dist = f"{name}-{version}.dist-info"
@@ -97,3 +97,48 @@ class CountingDisk(Disk):
     def step(self, kind: str, path: Path) -> None:
         super().step(kind, path)
         self.kinds.append(kind)
+
+
+def write_big_wheel(path: Path, version: str, size: int) -> Path:
+    """A valid capstan wheel of about `size` bytes (stored, not deflated), written a MiB
+    at a time: for bundles near the size cap without holding them in memory."""
+    import os
+
+    dist = f"capstan-{version}.dist-info"
+    block = os.urandom(1 << 20)
+    small = {
+        "capstan/__init__.py": f'__version__ = "{version}"\n'.encode(),
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: capstan\nVersion: {version}\n"
+                            .encode(),
+        f"{dist}/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in small.items():
+            zf.writestr(zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0)), data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            record.append(f"{name},sha256={digest.decode()},{len(data)}")
+        h, left = hashlib.sha256(), size - 4096
+        with zf.open(zipfile.ZipInfo("capstan/tape.bin", (2024, 1, 1, 0, 0, 0)), "w",
+                     force_zip64=True) as member:
+            while left > 0:
+                piece = block[:min(left, len(block))]
+                member.write(piece)
+                h.update(piece)
+                left -= len(piece)
+        digest = base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode()
+        record.append(f"capstan/tape.bin,sha256={digest},{size - 4096}")
+        record.append(f"{dist}/RECORD,,")
+        zf.writestr(zipfile.ZipInfo(f"{dist}/RECORD", (2024, 1, 1, 0, 0, 0)),
+                    "\n".join(record) + "\n")
+    return path
+
+
+def write_big_bundle(out: Path, key: minisign.SecretKey, version: str, size: int) -> Path:
+    """A signed bundle of about `size` bytes, written a piece at a time."""
+    wheel = write_big_wheel(out.with_name(f"capstan-{version}-py3-none-any.whl"), version, size)
+    try:
+        return pack.make_bundle_file(out, COMPATIBLE, version, {f"wheels/{wheel.name}": wheel},
+                                     pack.key_signer(key))
+    finally:
+        wheel.unlink()

@@ -105,13 +105,13 @@ def test_slot_a_holds_the_bundle_and_is_current_and_good(built: dict[str, Path])
     assert marker.startswith('version = "0.3.0"\n')
     cfg = debugfs(ext4, "cat /opt/capstan/slots/a/pyvenv.cfg")
     assert "include-system-site-packages = true" in cfg and "home = /usr/bin" in cfg
-    init = debugfs(ext4, "cat /opt/capstan/slots/a/lib/python3.11/site-packages/tapecheck/"
+    init = debugfs(ext4, "cat /opt/capstan/slots/a/lib/python3.11/site-packages/capstan/"
                          "__init__.py")
     assert init == '__version__ = "0.3.0"\n'
     assert "Type: regular    Mode:  0644" in debugfs(
-        ext4, "stat /opt/capstan/slots/a/lib/python3.11/site-packages/tapecheck/reel.py")
+        ext4, "stat /opt/capstan/slots/a/lib/python3.11/site-packages/capstan/reel.py")
     assert "Mode:  0700" in debugfs(ext4, "stat /opt/capstan/update")
-    pycache = debugfs(ext4, "ls /opt/capstan/slots/a/lib/python3.11/site-packages/tapecheck/"
+    pycache = debugfs(ext4, "ls /opt/capstan/slots/a/lib/python3.11/site-packages/capstan/"
                             "__pycache__")
     assert "reel.cpython-311.pyc" in pycache
 

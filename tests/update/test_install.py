@@ -30,8 +30,8 @@ def running_version(layout: Layout) -> str | None:
     info = read_marker(layout, active) if active else None
     if info is None:
         return None
-    check_slot(layout.slot(active), [f"tapecheck-{info.version}-py3-none-any.whl"])
-    return (layout.slot(active) / "lib").glob("*/site-packages/tapecheck/__init__.py").__next__() \
+    check_slot(layout.slot(active), [f"capstan-{info.version}-py3-none-any.whl"])
+    return (layout.slot(active) / "lib").glob("*/site-packages/capstan/__init__.py").__next__() \
         .read_text().split('"')[1]
 
 
@@ -187,7 +187,9 @@ def test_the_real_slot_is_a_venv_with_the_real_firmware(tmp_path: Path,
         "capstan_probe/__init__.py": b"def main():\n    print('probe 0.5.0')\n",
     })
     card = tmp_path / "b.capstan"
-    card.write_bytes(make_bundle(key, "0.5.0", files={f"wheels/{name}": wheel}))
+    firmware, firmware_wheel = make_wheel("0.5.0")
+    card.write_bytes(make_bundle(key, "0.5.0", files={f"wheels/{firmware}": firmware_wheel,
+                                                      f"wheels/{name}": wheel}))
     done = install(card, layout, key=key.public(), compatible=COMPATIBLE,
                    builder=VenvBuilder(python=sys.executable))
     slot = layout.slot(done.slot)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from capstan.update import ledger, minisign
@@ -41,8 +42,8 @@ class CuttingDisk(Disk):
                     lost.write_bytes(b"")  # written, never fsynced: gone with the power
             raise PowerCut(f"step {self.steps}: {kind} {path}")
 
-    def write(self, path: Path, data: bytes, mode: int = 0o644) -> None:
-        super().write(path, data, mode)
+    def write_stream(self, path: Path, pieces: Iterable[bytes], mode: int = 0o644) -> None:
+        super().write_stream(path, pieces, mode)
         self.dirty.add(path)
 
     def fsync(self, path: Path) -> None:

@@ -14,6 +14,20 @@ VENV="$CAPSTAN_ROOT/.venv"
 #  - minisign: cross-checks update signatures; mtools, dosfstools, fdisk, e2fsprogs, xz-utils: SD images
 #  - device-tree-compiler: dtc and fdtget compile the sound-card overlay and read it back
 CAPSTAN_DEBS_BASE=(python3 python3-venv python3-dev gcc libc6-dev pkg-config libasound2-dev libasound2-plugins libdbus-1-dev libglib2.0-dev libsndfile1)
+# What the player itself runs on (tools/install installs exactly these; docs/updates.md,
+# "Python packages"): Debian's python3 and its venv (with the pip wheel the updater uses),
+# Debian's builds of the firmware's Python dependencies, ALSA, BlueZ + BlueALSA, I2C, dtc.
+# tools/test installs them too: tests/update/test_on_debian.py runs the firmware on them.
+CAPSTAN_DEBS_PLAYER=(python3 python3-venv python3-numpy python3-cryptography python3-smbus2
+    python3-dbus-fast python3-alsaaudio python3-tomli-w python3-soundfile python3-colorzero
+    alsa-utils i2c-tools bluez bluez-alsa-utils libasound2-plugin-bluez minisign
+    device-tree-compiler)
+# Raspberry Pi OS only (its own archive; Debian does not package them): the GPIO libraries.
+CAPSTAN_DEBS_PI=(python3-lgpio python3-rpi.gpio)
+# Only to build slot a from a clone (tools/install): the firmware's wheel, in-tree.
+CAPSTAN_DEBS_BUILD=(python3-setuptools python3-wheel)
+# Pure-Python wheels the bundle carries because Debian 12's package is too old.
+CAPSTAN_BUNDLE_WHEELS=(gpiozero)
 CAPSTAN_DEBS_TEST=(dbus bluez-alsa-utils libasound2-plugin-bluez minisign mtools dosfstools fdisk e2fsprogs xz-utils device-tree-compiler)
 
 as_root() {
@@ -62,6 +76,19 @@ ensure_venv() {
         "$VENV/bin/python" -m pip install -q -e "$CAPSTAN_ROOT[$extras]"
         echo "$want" >> "$stamp"
     fi
+    ensure_bundle_wheels
+}
+
+ensure_bundle_wheels() {
+    # The wheels an update bundle carries (CAPSTAN_BUNDLE_WHEELS), of the versions .venv
+    # has, in .venv/bundle-wheels: for tools/make-bundle --extra-wheel and the tests.
+    local dir="$VENV/bundle-wheels" name version
+    for name in "${CAPSTAN_BUNDLE_WHEELS[@]}"; do
+        version="$("$VENV/bin/python" -c 'import sys, importlib.metadata as m; print(m.version(sys.argv[1]))' "$name")"
+        compgen -G "$dir/${name}-${version}-py3-none-any.whl" >/dev/null && continue
+        echo "capstan: fetching the $name $version wheel for update bundles into $dir"
+        "$VENV/bin/python" -m pip download -q --no-deps --only-binary=:all: -d "$dir" "$name==$version"
+    done
 }
 
 ensure_demo_media() {

@@ -8,18 +8,20 @@ is open and which headphones are remembered; a "no" is BlueZ's
 ``org.bluez.Error.Rejected``.
 """
 
-from __future__ import annotations
-
 import logging
 from typing import Protocol
 
 from dbus_fast import DBusError
-from dbus_fast.annotations import DBusObjectPath, DBusStr, DBusUInt16, DBusUInt32
 from dbus_fast.service import ServiceInterface, method
 
 from capstan.bluetooth import defs
 
 log = logging.getLogger(__name__)
+
+# D-Bus signatures as plain strings, evaluated when the methods are defined (so no
+# `from __future__ import annotations` here): what dbus-fast takes from 1.x (Debian 12
+# has 1.84) to 5.x; dbus_fast.annotations exists only from 4.0.
+DBusObjectPath, DBusStr, DBusUInt16, DBusUInt32 = "o", "s", "q", "u"
 
 LEGACY_PIN = "0000"  # what headphones without Secure Simple Pairing expect
 

@@ -70,10 +70,11 @@ class BlueAlsaPlayback:
     def _run(self) -> None:
         import alsaaudio  # lazy: a laptop without alsa-lib never imports it
 
+        from capstan.board.alsa import open_pcm
+
         try:
-            pcm = alsaaudio.PCM(alsaaudio.PCM_PLAYBACK, device=self.device, rate=self.rate,
-                                channels=self.channels, format=alsaaudio.PCM_FORMAT_S16_LE,
-                                periodsize=self.period)
+            pcm = open_pcm(self.device, False, self.rate, self.channels, "S16_LE",
+                           self.period, periods=None)
         except alsaaudio.ALSAAudioError as exc:
             self._error = exc
             self._opened.set()

@@ -44,13 +44,28 @@ def _check_format(fmt: str) -> None:
                          f"{', '.join(FORMATS)} in [alsa] of hardware/board.toml")
 
 
-def _open(device: str, capture: bool, rate: int, channels: int, fmt: str, period: int) -> Any:
+def open_pcm(device: str, capture: bool, rate: int, channels: int, fmt: str, period: int,
+             periods: int | None = PERIODS) -> Any:
+    """A PCM set up in one call (pyalsaaudio 0.10 and later), or with the setters of
+    Debian 12's pyalsaaudio 0.8.4, which takes neither these keywords nor `periods`."""
     alsaaudio = _alsa()
-    return alsaaudio.PCM(
-        type=alsaaudio.PCM_CAPTURE if capture else alsaaudio.PCM_PLAYBACK,
-        mode=alsaaudio.PCM_NORMAL, device=device, rate=rate, channels=channels,
-        format=getattr(alsaaudio, f"PCM_FORMAT_{fmt}"), periodsize=period, periods=PERIODS,
-    )
+    kind = alsaaudio.PCM_CAPTURE if capture else alsaaudio.PCM_PLAYBACK
+    pcm_format = getattr(alsaaudio, f"PCM_FORMAT_{fmt}")
+    extra = {} if periods is None else {"periods": periods}
+    try:
+        return alsaaudio.PCM(type=kind, mode=alsaaudio.PCM_NORMAL, device=device, rate=rate,
+                             channels=channels, format=pcm_format, periodsize=period, **extra)
+    except TypeError:  # pyalsaaudio < 0.9: no such keywords
+        pcm = alsaaudio.PCM(type=kind, mode=alsaaudio.PCM_NORMAL, device=device)
+        pcm.setchannels(channels)
+        pcm.setrate(rate)
+        pcm.setformat(pcm_format)
+        pcm.setperiodsize(period)
+        return pcm
+
+
+def _open(device: str, capture: bool, rate: int, channels: int, fmt: str, period: int) -> Any:
+    return open_pcm(device, capture, rate, channels, fmt, period)
 
 
 def decode(raw: bytes, fmt: str, channels: int) -> np.ndarray:

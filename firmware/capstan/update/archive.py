@@ -9,8 +9,11 @@ BundleRejected with one line saying why.
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from capstan.update.errors import BundleRejected
 
@@ -24,6 +27,15 @@ _SAFE_COMPONENT = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9._+-]*")
 class Entry:
     name: str
     data: bytes
+
+
+@dataclass(frozen=True)
+class Member:
+    """Where an entry's data lies in the archive file (checked structure, unchecked data)."""
+
+    name: str
+    offset: int
+    size: int
 
 
 def check_path(path: str) -> str:
@@ -73,46 +85,107 @@ def pack(entries: list[Entry], check: bool = True) -> bytes:
 
 
 def unpack(blob: bytes) -> list[Entry]:
-    """Every entry of a canonical archive, or BundleRejected."""
-    if not blob:
+    """Every entry of a canonical archive held in memory, or BundleRejected."""
+    return [Entry(m.name, blob[m.offset:m.offset + m.size])
+            for m in index(io.BytesIO(blob), len(blob))]
+
+
+def _read_exact(f: BinaryIO, pos: int, n: int) -> bytes:
+    f.seek(pos)
+    data = f.read(n)
+    if len(data) != n:
+        raise BundleRejected("the bundle changed size while it was read: copy it onto the "
+                             "card again")
+    return data
+
+
+def index(f: BinaryIO, total: int) -> list[Member]:
+    """The entries of a canonical archive of `total` bytes in a seekable file.
+
+    Reads only the headers, the padding and the end marker (a few blocks per entry), so
+    memory does not grow with the archive; the data are checked by their reader.
+    """
+    if not total:
         raise BundleRejected("the bundle is empty (0 bytes): copy it onto the card again")
-    if len(blob) % BLOCK:
-        raise BundleRejected(f"the bundle is truncated or padded ({len(blob)} bytes is not a "
+    if total % BLOCK:
+        raise BundleRejected(f"the bundle is truncated or padded ({total} bytes is not a "
                              "whole number of blocks): copy it onto the card again")
-    entries: list[Entry] = []
+    members: list[Member] = []
     pos = 0
     while True:
-        if pos + BLOCK > len(blob):
+        if pos + BLOCK > total:
             raise BundleRejected("the bundle is truncated (no end-of-archive marker): copy it "
                                  "onto the card again")
-        block = blob[pos:pos + BLOCK]
+        block = _read_exact(f, pos, BLOCK)
         if block == bytes(BLOCK):
             break
-        if len(entries) >= MAX_ENTRIES:
+        if len(members) >= MAX_ENTRIES:
             raise BundleRejected(f"the bundle has more than {MAX_ENTRIES} entries")
         name, size = _parse_header(block, pos)
         start = pos + BLOCK
         end = start + size
-        padded = start + size + (-size % BLOCK)
-        if padded > len(blob):
+        padded = end + (-size % BLOCK)
+        if padded > total:
             raise BundleRejected(f"the bundle is truncated inside {name!r}: copy it onto the "
                                  "card again")
-        if blob[end:padded] != bytes(padded - end):
+        if _read_exact(f, end, padded - end) != bytes(padded - end):
             raise BundleRejected(f"the padding after {name!r} is damaged: copy the bundle "
                                  "onto the card again")
-        entries.append(Entry(name, blob[start:end]))
+        members.append(Member(name, start, size))
         pos = padded
-    trailer = blob[pos:]
-    if len(trailer) < 2 * BLOCK:
+    trailer = total - pos
+    if trailer < 2 * BLOCK:
         raise BundleRejected("the bundle is truncated (the end-of-archive marker is cut): copy "
                              "it onto the card again")
-    if len(trailer) > 2 * BLOCK:
+    if trailer > 2 * BLOCK:
         raise BundleRejected("the bundle has extra bytes after its end: copy it onto the card "
                              "again")
-    if trailer != bytes(len(trailer)):
+    if _read_exact(f, pos, trailer) != bytes(trailer):
         raise BundleRejected("the end-of-archive marker is damaged: copy the bundle onto the "
                              "card again")
-    return entries
+    return members
+
+
+def chunks(f: BinaryIO, member: Member, size: int = 1 << 20) -> Iterator[bytes]:
+    """A member's data in pieces of at most `size` bytes."""
+    pos, left = member.offset, member.size
+    while left:
+        piece = _read_exact(f, pos, min(size, left))
+        pos += len(piece)
+        left -= len(piece)
+        yield piece
+
+
+class Window(io.RawIOBase):
+    """A read-only, seekable view of one member inside the archive file (for zipfile)."""
+
+    def __init__(self, f: BinaryIO, member: Member) -> None:
+        super().__init__()
+        self._f, self._start, self._size, self._pos = f, member.offset, member.size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = max(0, min(len(buffer), self._size - self._pos))
+        if not n:
+            return 0
+        self._f.seek(self._start + self._pos)
+        data = self._f.read(n)
+        buffer[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
 
 
 def _parse_header(block: bytes, pos: int) -> tuple[str, int]:

@@ -9,13 +9,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from capstan.update import ledger, trial
+from capstan.update.bundle import file_sha256
 from capstan.update.disk import Disk
 from capstan.update.errors import UpdateError
 from capstan.update.install import NotEnoughPower, board_compatible, install
@@ -66,8 +66,8 @@ def boot(root: Path, *, this_boot: str, now: float, deadline: float = trial.DEFA
     seen = set(ledger.read_history(layout).seen_files)
     for path in _newest_first(candidates):
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError:
+            digest = file_sha256(path)
+        except (OSError, MemoryError):
             continue
         if digest in seen:
             continue

@@ -13,7 +13,8 @@ def register(subparsers: Any) -> None:
     update = subparsers.add_parser("update", help="verify and install update bundles (.capstan)")
     sub = update.add_subparsers(dest="update_command", metavar="ACTION", required=True)
 
-    p = sub.add_parser("verify", help="check a bundle; exit 0 if valid for this player")
+    p = sub.add_parser("verify", help="check a bundle as install would; exit 0 if this player "
+                       "would install it")
     p.add_argument("bundle", type=Path)
     p.add_argument("--key", type=Path, help="minisign public key (default: the player's)")
     p.add_argument("--root", type=Path, default=Path("/"), help=ROOT_HELP)
@@ -44,13 +45,12 @@ def register(subparsers: Any) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from capstan.update.bundle import check_fits_player, open_bundle, read_bundle_file
-    from capstan.update.install import board_compatible, load_key
+    from capstan.update.install import load_key, verify
     from capstan.update.slots import Layout
 
-    key = load_key(Layout(args.root), args.key)
-    bundle = open_bundle(read_bundle_file(args.bundle), key)
-    check_fits_player(bundle, board_compatible(), None)
+    layout = Layout(args.root)
+    key = load_key(layout, args.key)
+    bundle = verify(args.bundle, layout, key=key)
     m = bundle.manifest
     print(f"ok: capstan {m.version} for {m.compatible}, {len(m.payload)} payload file(s), "
           f"signed by key {key.id_hex} ({bundle.trusted_comment})")

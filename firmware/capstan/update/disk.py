@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -24,12 +25,17 @@ class Disk:
         self.steps += 1
 
     def write(self, path: Path, data: bytes, mode: int = 0o644) -> None:
+        self.write_stream(path, (data,), mode)
+
+    def write_stream(self, path: Path, pieces: Iterable[bytes], mode: int = 0o644) -> None:
+        """One write step: the file gets the pieces in turn (memory: one piece)."""
         self.step("write", path)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            for data in pieces:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
         finally:
             os.close(fd)
 

@@ -24,6 +24,9 @@ from capstan.update.errors import BundleRejected
 FORMAT = 1
 MAX_MANIFEST = 64 * 1024
 MAX_PAYLOAD = 256
+# The largest bundle a player takes (the whole .capstan file, and so its payload): it is
+# checked in the manifest and against the file's size before anything is copied.
+MAX_BUNDLE = 256 * 1024 * 1024
 _VERSION = re.compile(r"(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -101,6 +104,10 @@ def parse_manifest(raw: bytes) -> Manifest:
             raise BundleRejected(f"manifest: {path!r} is listed twice")
         seen.add(path)
         payload.append(PayloadFile(path, size, digest))
+    total = sum(f.size for f in payload)
+    if total > MAX_BUNDLE:
+        raise BundleRejected(f"manifest: the payload adds up to {total >> 20} MiB, more than "
+                             f"the {MAX_BUNDLE >> 20} MiB a bundle may carry")
     if not any(f.path.endswith(".whl") for f in payload):
         raise BundleRejected("manifest: the payload has no wheel to install")
     return Manifest(compatible, version, tuple(payload))

@@ -44,8 +44,11 @@ class SecretKey:
 
     def public(self) -> PublicKey:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-        pk = Ed25519PrivateKey.from_private_bytes(self.seed).public_key().public_bytes_raw()
+        # public_bytes(Raw, Raw), not public_bytes_raw(): Debian 12 has cryptography 38
+        pk = Ed25519PrivateKey.from_private_bytes(self.seed).public_key().public_bytes(
+            Encoding.Raw, PublicFormat.Raw)
         return PublicKey(self.key_id, pk)
 
     def to_text(self) -> str:
@@ -59,8 +62,14 @@ class SecretKey:
 
 def generate() -> SecretKey:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
 
-    seed = Ed25519PrivateKey.generate().private_bytes_raw()
+    seed = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw,
+                                                       NoEncryption())
     return SecretKey(os.urandom(8), seed)
 
 

@@ -40,6 +40,34 @@ def make_bundle(compatible: str, version: str, files: dict[str, bytes], sign: Si
     return assemble(manifest_bytes, sign(manifest_bytes, comment), files)
 
 
+def make_bundle_file(out: Path, compatible: str, version: str, files: dict[str, Path],
+                     sign: Signer) -> Path:
+    """The same bundle as make_bundle, written a piece at a time from files on disk."""
+    parse_version(version)
+    specs = []
+    for path, src in files.items():
+        digest, size = hashlib.sha256(), 0
+        with src.open("rb") as f:
+            while piece := f.read(1 << 20):
+                digest.update(piece)
+                size += len(piece)
+        specs.append(PayloadFile(path, size, digest.hexdigest()))
+    manifest_bytes = dump_manifest(Manifest(compatible, version, tuple(specs)))
+    signature = sign(manifest_bytes, f"capstan {version} for {compatible}").encode()
+    with out.open("wb") as dst:
+        for name, data in ((MANIFEST, manifest_bytes), (SIGNATURE, signature)):
+            dst.write(archive.header(name, len(data)) + data + bytes(-len(data) % archive.BLOCK))
+        for spec, src in zip(specs, files.values(), strict=True):
+            archive.check_path(PAYLOAD_DIR + spec.path)
+            dst.write(archive.header(PAYLOAD_DIR + spec.path, spec.size))
+            with src.open("rb") as f:
+                while piece := f.read(1 << 20):
+                    dst.write(piece)
+            dst.write(bytes(-spec.size % archive.BLOCK))
+        dst.write(bytes(2 * archive.BLOCK))
+    return out
+
+
 def bundle_name(version: str) -> str:
     return f"capstan-{version}.capstan"
 
