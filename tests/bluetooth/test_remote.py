@@ -19,6 +19,8 @@ from capstan.bluetooth import defs
 from capstan.bluetooth.bluez import call, plain
 from capstan.deck.toc import TrackList
 from capstan.sim.bluez.mock import HCI
+from capstan.sim.runner import run_scenario
+from capstan.sim.scenario import load_scenario
 from capstan.sim.session import SimSession
 from capstan.sim.wavfile import write_wav
 
@@ -229,5 +231,38 @@ def test_absolute_volume_both_ways_without_a_jump(tmp_path: Path) -> None:
         assert [e["source"] for e in events(s, "volume")] == [
             "headphones", "player", "player", "player"]
         assert s.player.headphones.status()["volume"] == 52
+    finally:
+        s.close()
+
+
+def test_the_example_scenario_drives_the_tape_from_the_headphones(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / "examples" / "headphones-remote.toml"
+    report = run_scenario(load_scenario(example), tmp_path / "run")
+    told = [e for e in report["events"] if e["type"] == "bluetooth"]
+    remote = [(e["t"], e["button"], e["address"]) for e in told if e["what"] == "remote"]
+    assert remote == [(12.0, "play", CANS), (16.0, "pause", CANS), (18.0, "play", CANS),
+                      (25.0, "next", CANS), (38.0, "stop", CANS)]
+    volume = [(e["value"], e["source"]) for e in told if e["what"] == "volume"]
+    assert volume == [(0.504, "headphones"), (0.567, "player")]  # 64/127, then one VOL+ step
+    at = {e["t"]: e["state"] for e in report["events"] if e["type"] == "transport"}
+    assert (at[12.0], at[16.0], at[18.0], at[25.0], at[38.0]) == (
+        "playing", "paused", "playing", "fast_forward", "stopped")
+    assert report["final"]["transport"] == "stopped"
+
+
+def test_a_button_of_headphones_gone_away_is_not_sent_and_says_why(tmp_path: Path) -> None:
+    s, _ = connected(tmp_path)
+    try:
+        s.bluetooth.drop_link(CANS)
+        s.run_for(1.0)
+        s.bluetooth.remote_button("play")
+        s.bluetooth.headphone_volume(0.3, CANS)
+        s.run_for(0.5)
+        notices = [e for e in s.events if e.get("what") == "headphones_not_connected"]
+        assert [n["message"] for n in notices] == [
+            "step headphones_button = 'play' ignored: no headphones are connected",
+            f"step headphones_volume = 0.3 ignored: the headphones {CANS} are not connected"]
+        assert not events(s, "remote") and not events(s, "volume")
+        assert s.player.deck.state.value == "stopped"
     finally:
         s.close()

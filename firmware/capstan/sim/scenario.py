@@ -12,11 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capstan.bluetooth.pairing import WINDOW
+from capstan.bluetooth.player import PAIR_HOLD
+from capstan.bluetooth.remote import REMOTE_BUTTONS
 from capstan.board.description import BUTTON_ROLES, CASSETTE_LENGTHS
 from capstan.errors import ConfigError
 from capstan.sim.deck import FAULTS
 
-ACTIONS = ("press", "hold", "insert", "eject", "flip", "fault", "headphones")
+ACTIONS = ("press", "hold", "insert", "eject", "flip", "fault", "headphones",
+           "headphones_button", "headphones_volume")
+REMOTE_STEPS = ("headphones_button", "headphones_volume")  # need connected headphones
 
 
 @dataclass
@@ -26,7 +31,7 @@ class Step:
     value: Any = True
     duration: float = 0.0  # `for` of a hold
     bounce: float = 0.0  # seconds of contact bounce on press and release
-    address: str = ""  # the headphones a `headphones` step acts on
+    address: str = ""  # the headphones a headphones* step acts on ("": the connected ones)
 
 
 @dataclass
@@ -96,6 +101,7 @@ STEP_KEYS = {"at": _number(0, 1e6), "press": _choice(*BUTTON_ROLES),
              "hold": _choice(*BUTTON_ROLES), "for": _number(0, 3600), "insert": _bool,
              "eject": _bool, "flip": _bool, "fault": _choice(*FAULTS),
              "bounce": _number(0, 0.05), "headphones": _choice("drop", "back", "stranger"),
+             "headphones_button": _choice(*REMOTE_BUTTONS), "headphones_volume": _number(0, 1),
              "address": _address}
 
 
@@ -152,8 +158,35 @@ def parse_scenario(text: str, path: Path) -> Scenario:
         raise ConfigError("step must be an array of tables: [[step]]")
     for i, s in enumerate(steps):
         sc.steps.append(_step(i, s))
+    _check_remote_steps(sc)
     sc.steps.sort(key=lambda s: s.at)
     return sc
+
+
+def _check_remote_steps(sc: Scenario) -> None:
+    """A headphones_button/headphones_volume step needs headphones that can be connected by
+    then: among [[headphones]], in pairing mode and paired by a PAIR hold before it (the
+    simulated player remembers no headphones at the start)."""
+    holds = [st.at + PAIR_HOLD for st in sc.steps
+             if st.action == "hold" and st.value == "pair" and st.duration >= PAIR_HOLD]
+    for i, st in enumerate(sc.steps):
+        if st.action not in REMOTE_STEPS:
+            continue
+        where = f"step[{i}].{st.action}"
+        if not sc.headphones:
+            raise ConfigError(f"{where}: the scenario has no [[headphones]] to connect")
+        known = [h["address"] for h in sc.headphones]
+        if st.address and st.address not in known:
+            raise ConfigError(f"step[{i}].address: {st.address} is not one of the [[headphones]] "
+                              f"({', '.join(known)}): it is never connected")
+        heads = [h for h in sc.headphones if not st.address or h["address"] == st.address]
+        earliest = [max(opened, h["pairing_at"]) for h in heads for opened in holds
+                    if h["pairing_at"] <= opened + WINDOW]
+        if not earliest or min(earliest) > st.at:
+            raise ConfigError(
+                f"{where} at {st.at:g} s: the headphones are not connected then (hold PAIR, "
+                f'hold = "pair" with for >= {PAIR_HOLD:g}, once they are in pairing mode at '
+                "pairing_at, and leave them time to pair)")
 
 
 def _step(i: int, s: Any) -> Step:
@@ -175,8 +208,11 @@ def _step(i: int, s: Any) -> Step:
         raise ConfigError(f"{where}.for is missing (how long to hold, in seconds)")
     if "for" in values and action != "hold":
         raise ConfigError(f"{where}.for goes with hold")
-    if (action == "headphones") != ("address" in values):
-        raise ConfigError(f"{where}.address goes with headphones (and headphones needs one)")
+    if action == "headphones" and "address" not in values:
+        raise ConfigError(f"{where}.address is missing (which headphones)")
+    if "address" in values and action not in ("headphones", *REMOTE_STEPS):
+        raise ConfigError(f"{where}.address goes with headphones, headphones_button or "
+                          "headphones_volume")
     return Step(values["at"], action, values[action], values.get("for", 0.0),
                 values.get("bounce", 0.0), values.get("address", ""))
 
