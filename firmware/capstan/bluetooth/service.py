@@ -343,6 +343,7 @@ class HeadphonesService:
         if level in echoes:
             del echoes[:echoes.index(level) + 1]
             return
+        echoes.clear()  # a headphone that rounds our level answers with its own: ours are done
         self.bluealsa.heard(address, level)
         self._publish(BluetoothEvent("volume", address, value=fraction(level),
                                      source="headphones"))
