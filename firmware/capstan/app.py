@@ -185,10 +185,10 @@ class Player:
         self.panel._change(button, True, down)
         return self.loop.call_later(seconds, self.panel._change, button, False, down + seconds)
 
-    def command(self, button: str) -> None:
-        """Drive the transport as a press of `button` would, without a button event (the
-        music search winds, stops and plays with this)."""
-        self._dispatch(tp.Press(button, "press"))
+    def command(self, button: str, gesture: str = "press") -> None:
+        """Drive the transport as a press (or a "long" hold) of `button` would, without a
+        button event (the music search and the headphones' remote use this)."""
+        self._dispatch(tp.Press(button, gesture))
 
     def _gesture(self, g: Gesture) -> None:
         self.bus.publish(ButtonEvent(g.button, g.action))

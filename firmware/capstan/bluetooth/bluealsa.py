@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from dbus_fast import Message, MessageType, Variant
@@ -40,10 +41,14 @@ class BlueAlsa:
     """Mirrors BlueALSA's A2DP playback PCMs by headphone address."""
 
     def __init__(self, bus: MessageBus, route: HeadphoneRoute,
-                 service: str = defs.BLUEALSA) -> None:
+                 service: str = defs.BLUEALSA,
+                 absolute: Callable[[str], bool] = lambda address: False) -> None:
+        """`absolute(address)`: do those headphones take an absolute volume (BlueZ shows
+        their transport's Volume)? Their PCM then uses it instead of BlueALSA's scaling."""
         self.bus = bus
         self.route = route
         self.service = service
+        self.absolute = absolute
         self.pcms: dict[str, str] = {}  # address -> PCM1 object path
         self.props: dict[str, dict[str, Any]] = {}  # path -> PCM1 properties
         self._tasks: set[asyncio.Task] = set()
@@ -85,6 +90,27 @@ class BlueAlsa:
                    [defs.BLUEALSA_PCM, "Volume", Variant("q", word)])
         self.props[path]["Volume"] = word
 
+    def native(self, address: str) -> bool:
+        """Does the PCM to ADDRESS pass its volume to the headphones (SoftVolume off)?"""
+        path = self.pcms.get(address.upper())
+        return path is not None and self.props[path].get("SoftVolume") is False
+
+    async def use_native(self, address: str) -> None:
+        """The headphones' absolute volume instead of BlueALSA's scaling (SoftVolume off):
+        the stream keeps its full resolution and the headphones' own buttons are heard."""
+        path = self.pcms.get(address.upper())
+        if path is None or self.props[path].get("SoftVolume") is False:
+            return
+        await call(self.bus, self.service, path, defs.PROPERTIES, "Set", "ssv",
+                   [defs.BLUEALSA_PCM, "SoftVolume", Variant("b", False)])
+        self.props[path]["SoftVolume"] = False
+
+    def heard(self, address: str, level: int) -> None:
+        """The headphones set their own volume (BlueALSA's PCM follows it by itself)."""
+        path = self.pcms.get(address.upper())
+        if path is not None:
+            self.props[path]["Volume"] = volume_word(level)
+
     # --- signals -----------------------------------------------------------------
     def _added(self, path: str, props: dict[str, Any]) -> None:
         if props.get("Transport") != defs.BLUEALSA_A2DP_SOURCE or props.get("Mode") != "sink":
@@ -94,7 +120,20 @@ class BlueAlsa:
             return
         self.pcms[address] = path
         self.props[path] = props
+        if self.absolute(address) and props.get("SoftVolume") is not False:
+            task = asyncio.get_running_loop().create_task(self._native_then_up(address, path))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
         self.route.transport_up(address)
+
+    async def _native_then_up(self, address: str, path: str) -> None:
+        try:
+            await self.use_native(address)
+        except Exception as exc:  # BlueALSA goes on scaling: still a volume, still sound
+            log.info("headphones %s keep BlueALSA's volume: %s", address, exc)
+        if self.pcms.get(address) == path:  # not removed meanwhile
+            self.route.transport_up(address)
 
     def _removed(self, path: str) -> None:
         address = defs.address_of(path)

@@ -27,6 +27,12 @@ GATT_CHARACTERISTIC = "org.bluez.GattCharacteristic1"
 AGENT = "org.bluez.Agent1"
 AGENT_MANAGER = "org.bluez.AgentManager1"
 MEDIA_TRANSPORT = "org.bluez.MediaTransport1"
+MEDIA = "org.bluez.Media1"  # on the adapter: RegisterPlayer / UnregisterPlayer
+MEDIA_TRANSPORT_VOLUME_MAX = 127  # AVRCP absolute volume, MediaTransport1.Volume
+
+# --- MPRIS (the player object BlueZ's AVRCP target drives) -------------------------
+MPRIS_PLAYER = "org.mpris.MediaPlayer2.Player"
+MPRIS_PATH = "/org/mpris/MediaPlayer2"
 
 AGENT_PATH = "/org/capstan/agent"
 AGENT_CAPABILITY = "NoInputNoOutput"  # the player has no screen and no keypad

@@ -10,16 +10,22 @@ from capstan.events import Event
 
 @dataclass(frozen=True)
 class BluetoothEvent(Event):
-    """A headphone was paired, connected, disconnected, or refused.
+    """A headphone was paired, connected, disconnected, or refused; a remote press; a volume.
 
-    ``what`` is one of ``paired``, ``connected``, ``disconnected``, ``refused``;
-    ``reason`` says what was refused (``pairing``, ``service``, ``connection``).
+    ``what`` is one of ``paired``, ``connected``, ``disconnected``, ``refused``,
+    ``remote`` (``button``: play, pause, stop, next, previous, from the headphones'
+    AVRCP buttons) or ``volume`` (``value`` 0.0..1.0, ``source`` ``headphones`` or
+    ``player``); ``reason`` says what was refused (``pairing``, ``service``,
+    ``connection``).
     """
 
     type: ClassVar[str] = "bluetooth"
     what: str
     address: str | None = None
     reason: str | None = None
+    button: str | None = None
+    value: float | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ configured, pauses a playing tape. PLAY resumes, as always.
 chain's software volume for the jack, BlueALSA's ``PCM1.Volume`` (the
 headphones' own absolute volume) for headphones, with the chain at unity so
 the headphones get the full-resolution signal. Each output's level is
-remembered (per headphone address) and comes back with it.
+remembered (per headphone address) and comes back with it; a change made with
+the headphones' own buttons (absolute volume) becomes their remembered level.
 """
 
 from __future__ import annotations
@@ -85,6 +86,12 @@ class OutputVolumes:
         level = self.memory.get(address)
         if level is not None:
             self._set_headphones(address, int(level))
+
+    def headphones_changed(self, address: str, level: int) -> None:
+        """The headphones' own buttons set their volume: that is now their remembered level
+        (the next VOL press steps from it; nothing is sent back, so nothing jumps)."""
+        self.memory[address] = level
+        self._save(dict(self.memory))
 
     def headphones_off(self) -> None:
         """Back on the jack: the jack's own level returns."""

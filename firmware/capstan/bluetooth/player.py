@@ -11,6 +11,9 @@ Started after the audio chain, stopped before it. Buttons (docs/bluetooth.md):
     PAIR + STOP held 5 s    every remembered headphone is forgotten
     VOL+ / VOL-             the active output's volume (press and repeat)
 
+The headphones' own buttons (AVRCP, bluetooth/remote.py) drive the transport as
+the panel's do; their own volume buttons set the remembered headphone level.
+
 The BT LED: off; blinking fast while the window is open; steady while connected.
 """
 
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from capstan.bluetooth.outputs import HeadphoneOutput, OutputVolumes, StreamOpener
+from capstan.bluetooth.remote import Remote
 from capstan.devices import leds as lp
 from capstan.events import Event, Notice
 
@@ -49,6 +53,7 @@ class Headphones:
                                      self._save_volumes)
         self.output = HeadphoneOutput(player.audio, open_stream or self._bluealsa_stream,
                                       self.volumes, player.pause, self.loop, in_thread)
+        self.remote = Remote(player, lambda: self.service.link.connected if self.service else None)
         self.unavailable: str | None = None  # why there is no Bluetooth, if there is none
         self._said = False
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -65,12 +70,19 @@ class Headphones:
             return
         self.service.route.subscribe(self.output)
         self.volumes.headphones = self.service
+        self.service.volume_listeners.append(self.volumes.headphones_changed)
         try:
             await self.service.start()
         except Exception as exc:  # no bluetoothd, no adapter: the tape plays on the jack
             self.service, self.volumes.headphones = None, None
             self._say_unavailable(f"Bluetooth could not start: {exc}")
             return
+        try:  # the headphones' buttons: the player as BlueZ's AVRCP target
+            await self.remote.start(self.service.bus, self.service.bluez.adapter)
+        except Exception as exc:  # the tape still plays on the headphones
+            log.warning("headphones: their buttons will not work: %s", exc)
+            self.player.bus.publish(Notice("bluetooth",
+                                           f"the headphones' buttons will not work: {exc}"))
         self._show_led()
 
     async def stop(self) -> None:
@@ -81,6 +93,7 @@ class Headphones:
             self._unsubscribe()
         try:
             self.output.close()  # the jack's own volume back before the daemon saves it
+            await self.remote.stop()
             if self.service is not None:
                 await self.service.stop()
         finally:

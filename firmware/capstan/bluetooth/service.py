@@ -30,6 +30,11 @@ from capstan.events import EventBus
 log = logging.getLogger(__name__)
 
 
+def fraction(level: int) -> float:
+    """An absolute volume 0..127 as the 0.0..1.0 the reports use."""
+    return round(level / defs.MEDIA_TRANSPORT_VOLUME_MAX, 3)
+
+
 @dataclass(frozen=True)
 class BluetoothConfig:
     window: float = pairing.WINDOW
@@ -59,6 +64,8 @@ class HeadphonesService:
         self.pairing = pairing.PairingState(window=self.config.window, dwell=self.config.dwell)
         self.link = reconnect.LinkState(backoff=self.config.backoff)
         self.battery: dict[str, int] = {}
+        self.volume_listeners: list[Callable[[str, int], None]] = []  # (address, 0..127)
+        self._echoes: dict[str, list[int]] = {}  # levels we set, whose echo is still due
         self._tasks: set[asyncio.Task] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -79,7 +86,8 @@ class HeadphonesService:
                    "os", [defs.AGENT_PATH, defs.AGENT_CAPABILITY])
         await call(self._bus, defs.BLUEZ, defs.BLUEZ_ROOT, defs.AGENT_MANAGER,
                    "RequestDefaultAgent", "o", [defs.AGENT_PATH])
-        self.bluealsa = BlueAlsa(self._bus, self.route, self.config.bluealsa_service)
+        self.bluealsa = BlueAlsa(self._bus, self.route, self.config.bluealsa_service,
+                                 absolute=lambda a: self.transport_volume(a) is not None)
         await self.bluealsa.start()
         paired = {a for a, p in self.bluez.devices().items() if p.get("Paired")}
         known = tuple(a.upper() for a in self._load() if a.upper() in paired)
@@ -110,6 +118,11 @@ class HeadphonesService:
         if self._own_bus:
             self._bus.disconnect()
 
+    @property
+    def bus(self) -> MessageBus | None:
+        """The player's connection to the system bus (BlueZ calls the player's objects on it)."""
+        return self._bus
+
     # --- what the buttons do -------------------------------------------------------------
     def open_pairing_window(self) -> None:
         """PAIR held: a window of ``config.window`` seconds in which headphones may pair."""
@@ -122,10 +135,31 @@ class HeadphonesService:
         self._step_link(reconnect.ForgetAll())
 
     async def set_volume(self, level: int) -> None:
-        """The connected headphone's volume, 0..127 (BlueALSA PCM Volume)."""
-        if self.route.active is None:
+        """The connected headphone's volume, 0..127 (BlueALSA PCM Volume; with absolute
+        volume BlueALSA passes it on to the headphones as the transport's Volume)."""
+        address = self.route.active
+        if address is None:
             raise LookupError("no headphones connected")
-        await self.bluealsa.set_volume(self.route.active, level)
+        echo = self.bluealsa.native(address) and level != self.transport_volume(address)
+        if echo:  # BlueZ will signal the new Volume back: not the headphones' own change
+            self._echoes.setdefault(address, []).append(level)
+        try:
+            await self.bluealsa.set_volume(address, level)
+        except Exception:
+            if echo and level in self._echoes.get(address, []):
+                self._echoes[address].remove(level)
+            raise
+        self._publish(BluetoothEvent("volume", address, value=fraction(level), source="player"))
+
+    def transport_volume(self, address: str) -> int | None:
+        """The A2DP transport's Volume (AVRCP absolute volume, 0..127) as BlueZ shows it;
+        None when the headphones do not take an absolute volume."""
+        prefix = self.bluez.path_of(address) + "/"
+        for path, interfaces in self.bluez.objects.items():
+            props = interfaces.get(defs.MEDIA_TRANSPORT)
+            if path.startswith(prefix) and props and "Volume" in props:
+                return int(props["Volume"])
+        return None
 
     def volume(self) -> int | None:
         return self.bluealsa.volume(self.route.active) if self.route.active else None
@@ -266,6 +300,8 @@ class HeadphonesService:
         address = defs.address_of(path)
         if address is None or self._loop is None:
             return
+        if interface == defs.MEDIA_TRANSPORT and "Volume" in changed:
+            self._transport_volume(address, int(changed["Volume"]))
         if interface == defs.BATTERY and "Percentage" in changed:
             self.battery[address] = int(changed["Percentage"])
             self._publish(HeadphoneBattery(address, self.battery[address], "Battery1"))
@@ -296,7 +332,36 @@ class HeadphonesService:
             self._publish(BluetoothEvent("refused", address, "connection"))
             self._run(self.bluez.device_call(address, "Disconnect"))
 
+    def _transport_volume(self, address: str, level: int) -> None:
+        """BlueZ's transport Volume changed: our own level coming back, or the headphones'."""
+        if address != self.route.active:
+            return  # no stream yet: BlueALSA's PCM decides native or not when it comes
+        if not self.bluealsa.native(address):  # absolute volume showed up late
+            self._run(self._go_native(address))
+            return
+        echoes = self._echoes.get(address, [])
+        if level in echoes:
+            del echoes[:echoes.index(level) + 1]
+            return
+        echoes.clear()  # a headphone that rounds our level answers with its own: ours are done
+        self.bluealsa.heard(address, level)
+        self._publish(BluetoothEvent("volume", address, value=fraction(level),
+                                     source="headphones"))
+        for listener in list(self.volume_listeners):
+            try:
+                listener(address, level)
+            except Exception:
+                log.exception("volume listener failed")
+
+    async def _go_native(self, address: str) -> None:
+        """Hand the level BlueALSA was scaling to over to the headphones (no jump)."""
+        await self.bluealsa.use_native(address)
+        level = self.bluealsa.volume(address)
+        if level is not None and self.route.active == address:
+            await self.set_volume(level)
+
     def _lost(self, address: str) -> None:
+        self._echoes.pop(address, None)
         if self.link.connected == address:
             self._publish(BluetoothEvent("disconnected", address))
             self.route.link_lost(address)

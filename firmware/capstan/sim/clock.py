@@ -6,7 +6,9 @@ the work done in it, and a run is deterministic for a given seed. Real file
 descriptors are still polled (without waiting), so a session may mix simulated
 time with local I/O that answers at once. Work handed to a thread with
 `run_in_executor` (`asyncio.to_thread`) holds the clock: the loop waits for it in
-real time, as if it took no simulated time, so a test never races a thread.
+real time, as if it took no simulated time, so a test never races a thread; so
+does an answer that is due (`hold_for_io`: a D-Bus call of the simulated Bluetooth
+world is out), however near the next timer.
 
 `LiveLoop`: the live simulator's loop (the front panel, `capstan run --board
 sim`). Its time is the wall clock, except that a stall of the loop longer than
@@ -42,6 +44,13 @@ class _JumpingSelector(selectors.DefaultSelector):  # type: ignore[misc, valid-t
         if self._sim_loop.threads_busy:
             # A thread works for the loop: simulated time stands still until it answers.
             return super().select(min(timeout, self._sim_loop.idle_wait))
+        held = self._sim_loop.hold_for_io
+        if held:
+            # An answer is due (a D-Bus call of ours is out): simulated time stands still
+            # until it comes, however near the next timer is (`held` real s at most).
+            ready = super().select(held)
+            if ready:
+                return ready
         waited = self._sim_loop.wait_for_io
         if waited:
             # Outside parties (a D-Bus daemon, a thread) may still answer: give them
@@ -59,6 +68,8 @@ class SimulatedTimeLoop(asyncio.SelectorEventLoop):
     def __init__(self, start: float = 0.0) -> None:
         self._now = float(start)
         self.wait_for_io = 0.0  # real seconds to wait for outside I/O before jumping
+        self.hold_for_io = 0.0  # real seconds to wait for an answer that is due, however near
+        # the next timer (the simulated Bluetooth world sets it while its calls are out)
         self.idle_wait = 1.0
         self.threads_busy = 0  # run_in_executor jobs not yet done
         super().__init__(selector=_JumpingSelector(self))

@@ -73,6 +73,15 @@ def _perform(session: SimSession, step: Step) -> None:
             world.come_back(step.address)
         else:
             world.stranger(step.address)
+    elif step.action in ("headphones_button", "headphones_volume"):
+        world = session.bluetooth
+        if world is None:
+            session.log({"type": "notice", "what": "no_bluetooth",
+                         "message": f"step {step.action} = {step.value!r} ignored: no Bluetooth"})
+        elif step.action == "headphones_button":
+            world.remote_button(step.value, step.address or None)
+        else:
+            world.headphone_volume(step.value, step.address or None)
 
 
 def write_report(report: dict[str, Any], path: Path) -> None:

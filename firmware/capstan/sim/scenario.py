@@ -12,12 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from capstan import schema as sc
+from capstan.bluetooth.pairing import WINDOW
+from capstan.bluetooth.player import PAIR_HOLD
+from capstan.bluetooth.remote import REMOTE_BUTTONS
 from capstan.board.description import BUTTON_ROLES, CASSETTE_LENGTHS, Mechanism, load_board
 from capstan.errors import ConfigError
 from capstan.sim.deck import FAULTS
 from capstan.wavfile import WavError, probe_wav
 
-ACTIONS = ("press", "hold", "insert", "eject", "flip", "fault", "headphones")
+ACTIONS = ("press", "hold", "insert", "eject", "flip", "fault", "headphones",
+           "headphones_button", "headphones_volume")
+REMOTE_STEPS = ("headphones_button", "headphones_volume")  # need connected headphones
 
 
 @dataclass
@@ -27,7 +32,7 @@ class Step:
     value: Any = True
     duration: float = 0.0  # `for` of a hold
     bounce: float = 0.0  # seconds of contact bounce on press and release
-    address: str = ""  # the headphones a `headphones` step acts on
+    address: str = ""  # the headphones a headphones* step acts on ("": the connected ones)
 
 
 @dataclass
@@ -73,7 +78,9 @@ STEP_KEYS: dict[str, sc.Checker] = {
     "at": _time, "press": sc.choice(*BUTTON_ROLES), "hold": sc.choice(*BUTTON_ROLES),
     "for": sc.number(0, 3600, unit="s"), "insert": sc.true_only, "eject": sc.true_only,
     "flip": sc.true_only, "fault": sc.choice(*FAULTS), "bounce": sc.number(0, 0.05, unit="s"),
-    "headphones": sc.choice("drop", "back", "stranger"), "address": _address}
+    "headphones": sc.choice("drop", "back", "stranger"),
+    "headphones_button": sc.choice(*REMOTE_BUTTONS), "headphones_volume": sc.number(0, 1),
+    "address": _address}
 
 
 def _table(name: str, raw: Any, files_from: Path) -> dict[str, Any]:
@@ -137,6 +144,7 @@ def _parse(raw: dict[str, Any], path: Path, mechanism: Mechanism | None) -> Scen
             raise ConfigError(f"step[{i}].at = {step.at:g} is after run.until = "
                               f"{sc_.until:g}: it would never happen")
         sc_.steps.append(step)
+    _check_remote_steps(sc_)
     sc_.steps.sort(key=lambda s: s.at)
     return sc_
 
@@ -156,6 +164,32 @@ def _fits(cassette: dict[str, Any], mechanism: Mechanism) -> None:
                               f"long; a {cassette['length']} side holds {spec.minutes:g} min")
 
 
+def _check_remote_steps(scenario: Scenario) -> None:
+    """A headphones_button/headphones_volume step needs headphones that can be connected by
+    then: among [[headphones]], in pairing mode and paired by a PAIR hold before it (the
+    simulated player remembers no headphones at the start)."""
+    holds = [st.at + PAIR_HOLD for st in scenario.steps
+             if st.action == "hold" and st.value == "pair" and st.duration >= PAIR_HOLD]
+    for i, st in enumerate(scenario.steps):
+        if st.action not in REMOTE_STEPS:
+            continue
+        where = f"step[{i}].{st.action}"
+        if not scenario.headphones:
+            raise ConfigError(f"{where}: the scenario has no [[headphones]] to connect")
+        known = [h["address"] for h in scenario.headphones]
+        if st.address and st.address not in known:
+            raise ConfigError(f"step[{i}].address: {st.address} is not one of the [[headphones]] "
+                              f"({', '.join(known)}): it is never connected")
+        heads = [h for h in scenario.headphones if not st.address or h["address"] == st.address]
+        earliest = [max(opened, h["pairing_at"]) for h in heads for opened in holds
+                    if h["pairing_at"] <= opened + WINDOW]
+        if not earliest or min(earliest) > st.at:
+            raise ConfigError(
+                f"{where} at {st.at:g} s: the headphones are not connected then (hold PAIR, "
+                f'hold = "pair" with for >= {PAIR_HOLD:g}, once they are in pairing mode at '
+                "pairing_at, and leave them time to pair)")
+
+
 def _step(i: int, s: Any) -> Step:
     where = f"step[{i}]"
     if not isinstance(s, dict):
@@ -171,8 +205,11 @@ def _step(i: int, s: Any) -> Step:
         raise ConfigError(f"{where}.for is missing (how long to hold, in seconds)")
     if "for" in values and action != "hold":
         raise ConfigError(f"{where}.for goes with hold")
-    if (action == "headphones") != ("address" in values):
-        raise ConfigError(f"{where}.address goes with headphones (and headphones needs one)")
+    if action == "headphones" and "address" not in values:
+        raise ConfigError(f"{where}.address is missing (which headphones)")
+    if "address" in values and action not in ("headphones", *REMOTE_STEPS):
+        raise ConfigError(f"{where}.address goes with headphones, headphones_button or "
+                          "headphones_volume")
     return Step(values["at"], action, values[action], values.get("for", 0.0),
                 values.get("bounce", 0.0), values.get("address", ""))
 

@@ -18,6 +18,12 @@ Changes against python-dbusmock 0.38.1 (each marked "Capstan:" below):
   ``RemoveA2DPTransport`` play BlueZ's part of an A2DP stream towards a real
   BlueALSA daemon (SetConfiguration, MediaTransport1.Acquire handing out one end
   of a socket pair, State idle -> active, ClearConfiguration).
+- ``Media1.RegisterPlayer``/``UnregisterPlayer`` remember the local media players
+  (an ``org.mpris.MediaPlayer2.Player`` object); ``Players`` lists them and
+  ``AvrcpPassThrough`` plays what bluetoothd does when a headphone's AVRCP PASS
+  THROUGH arrives (play, pause, stop, forward, backward -> Play, Pause, Stop,
+  Next, Previous on that player). ``SetTransportVolume`` is a headphone's own
+  volume change (AVRCP EVENT_VOLUME_CHANGED): the transport's ``Volume`` changes.
 - ``ServicesResolved`` follows ``Connected`` (bleak waits for it after connecting).
 - ``AddBattery``: ``org.bluez.Battery1`` (``Percentage``) on a device, as BlueZ
   shows a classic headphone's HFP/AVRCP battery report.
@@ -280,6 +286,8 @@ def AddAdapter(self, device_name, system_name):
         [
             ("RegisterEndpoint", "oa{sv}", "", RegisterEndpoint),
             ("UnregisterEndpoint", "o", "", ""),
+            ("RegisterPlayer", "oa{sv}", "", RegisterPlayer),  # Capstan: AVRCP target players
+            ("UnregisterPlayer", "o", "", UnregisterPlayer),
         ],
     )
     adapter.AddMethods(
@@ -982,6 +990,7 @@ def AddA2DPTransport(_self, adapter_device_name, device_address, endpoint_owner,
         ("TryAcquire", "", "hqq", acquire),
         ("Release", "", "", release),
     ])
+    _interfaces_added(transport_path, MEDIA_TRANSPORT_IFACE, props)  # Capstan: as bluetoothd exports it
     transport = mockobject.objects[transport_path]
     transport.socket = ours
     transport.endpoint = (str(endpoint_owner), endpoint)
@@ -1008,6 +1017,8 @@ def RemoveA2DPTransport(_self, adapter_device_name, device_address):
                                 (dbus.ObjectPath(transport_path),), None, None)
     transport.socket.close()
     _self.RemoveObject(transport_path)
+    mockobject.objects["/"].EmitSignal(OBJECT_MANAGER_IFACE, "InterfacesRemoved", "oas",
+                                       [dbus.ObjectPath(transport_path), [MEDIA_TRANSPORT_IFACE]])
 
 
 # ---------------------------------------------------------------------------
@@ -1085,3 +1096,62 @@ def SetGattBattery(_self, adapter_device_name, device_address, percent):
     path, _device_obj = _device(adapter_device_name, device_address)
     characteristic = mockobject.objects[path + "/service0010/char0011"]
     characteristic.UpdateProperties(GATT_CHARACTERISTIC_IFACE, {"Value": dbus.Array([dbus.Byte(percent)], signature="y")})
+
+
+# ---------------------------------------------------------------------------
+# Capstan additions: the player as an AVRCP target, and absolute volume.
+
+MPRIS_PLAYER_IFACE = "org.mpris.MediaPlayer2.Player"
+PASSTHROUGH = {"play": "Play", "pause": "Pause", "stop": "Stop", "forward": "Next", "backward": "Previous"}
+
+
+def RegisterPlayer(adapter, player_path, properties):
+    players = getattr(adapter, "players", {})
+    if str(player_path) in players:
+        raise dbus.exceptions.DBusException("player already registered", name="org.bluez.Error.AlreadyExists")
+    players[str(player_path)] = dict(properties)
+    adapter.players = players
+
+
+def UnregisterPlayer(adapter, player_path):
+    players = getattr(adapter, "players", {})
+    if players.pop(str(player_path), None) is None:
+        raise dbus.exceptions.DBusException("no such player", name="org.bluez.Error.DoesNotExist")
+
+
+@dbus.service.method(BLUEZ_MOCK_IFACE, in_signature="s", out_signature="a{oa{sv}}")
+def Players(_self, adapter_device_name):
+    """The players registered with Media1 on the adapter, with their registration properties."""
+    adapter = mockobject.objects["/org/bluez/" + adapter_device_name]
+    return dbus.Dictionary({dbus.ObjectPath(p): dbus.Dictionary(props, signature="sv") for p, props in getattr(adapter, "players", {}).items()}, signature="oa{sv}")
+
+
+@dbus.service.method(BLUEZ_MOCK_IFACE, in_signature="ssss", out_signature="")
+def AvrcpPassThrough(_self, adapter_device_name, device_address, operation, player_owner):
+    """A connected headphone's AVRCP PASS THROUGH press (play, pause, stop, forward, backward).
+
+    bluetoothd calls the matching method of the registered player (the first
+    one); dbusmock cannot see who registered it, so the caller names the
+    player's bus name as PLAYER_OWNER.
+    """
+    _path, device = _device(adapter_device_name, device_address)
+    if not device.connected:
+        raise dbus.exceptions.DBusException("the device is not connected", name="org.bluez.Error.NotConnected")
+    adapter = mockobject.objects["/org/bluez/" + adapter_device_name]
+    players = getattr(adapter, "players", {})
+    if not players:
+        raise dbus.exceptions.DBusException("no player registered", name="org.bluez.Error.NotAvailable")
+    if str(operation) not in PASSTHROUGH:
+        raise dbus.exceptions.DBusException(f"unknown operation {operation}", name="org.bluez.Error.InvalidArguments")
+    player = dbus.Interface(_self.connection.get_object(str(player_owner), next(iter(players))), MPRIS_PLAYER_IFACE)
+    getattr(player, PASSTHROUGH[str(operation)])(timeout=10)
+
+
+@dbus.service.method(BLUEZ_MOCK_IFACE, in_signature="ssq", out_signature="")
+def SetTransportVolume(_self, adapter_device_name, device_address, volume):
+    """The headphones changed their own volume (0..127): the A2DP transport's Volume follows."""
+    path, _device_obj = _device(adapter_device_name, device_address)
+    transport = mockobject.objects.get(path + "/fd0")
+    if transport is None:
+        raise dbus.exceptions.DBusException("no A2DP transport", name="org.bluez.Error.NotAvailable")
+    transport.UpdateProperties(MEDIA_TRANSPORT_IFACE, {"Volume": dbus.UInt16(min(127, int(volume)))})

@@ -8,7 +8,7 @@ its RSSI; once connected it accepts the A2DP stream (0.3 s later the mock
 plays bluetoothd towards BlueALSA, whose PCM the firmware then routes to).
 
 Simulated time and real daemons: while any D-Bus call of ours is unanswered,
-the loop waits (real time, ``SimulatedTimeLoop.wait_for_io``) instead of
+the loop waits (real time, ``SimulatedTimeLoop.hold_for_io``) instead of
 jumping, so every round trip takes no simulated time and a run reports the same
 events at the same times. BlueALSA's answers that come by themselves (its PCM
 after the mock configured it) are waited for explicitly (``_settle``).
@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 INQUIRY = (0.3, 2.5)  # s after discovery starts until a headphone in pairing mode answers
 A2DP_SETUP = 0.3  # s from the link to the A2DP stream (AVDTP discover, configure, open)
 SETTLE_LIMIT = 10.0  # real s: a daemon that has not answered by then is broken
+AVRCP_OPERATION = {"play": "play", "pause": "pause", "stop": "stop", "next": "forward",
+                   "previous": "backward"}  # the headphones' buttons as AVRCP PASS THROUGH
 IO_GUARD = 2.0  # real s the loop waits for an outstanding D-Bus answer before time moves
 
 
@@ -55,15 +57,19 @@ class CountedBus(MessageBus):
         self._world = world
 
     async def call(self, message: Message) -> Message | None:
-        world = self._world
-        world._pending += 1
-        world.loop.wait_for_io = IO_GUARD  # type: ignore[attr-defined]
+        self._world.holding(+1)
         try:
             return await super().call(message)
         finally:
-            world._pending -= 1
-            if world._pending == 0:
-                world.loop.wait_for_io = 0.0  # type: ignore[attr-defined]
+            self._world.holding(-1)
+
+    async def connect(self) -> CountedBus:  # the daemon's Hello is an answer too
+        self._world.holding(+1)
+        try:
+            await super().connect()
+        finally:
+            self._world.holding(-1)
+        return self
 
 
 class HeadphoneWav:
@@ -108,6 +114,11 @@ class BluetoothWorld:
         self._added: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
 
+    def holding(self, change: int) -> None:
+        """One more (+1) or one fewer (-1) answer due: simulated time stands while any is."""
+        self._pending += change
+        self.loop.hold_for_io = IO_GUARD if self._pending else 0.0  # type: ignore[attr-defined]
+
     # life ---------------------------------------------------------------------------------
     async def start(self) -> None:
         """Daemons up, our two connections (the firmware's, the radio's) on this loop."""
@@ -146,7 +157,7 @@ class BluetoothWorld:
         if self._bus_proc is not None:
             daemons.stop_process(self._bus_proc)
         self.writer.close()
-        self.loop.wait_for_io = 0.0  # type: ignore[attr-defined]
+        self.loop.hold_for_io = 0.0  # type: ignore[attr-defined]
 
     # what a user does with headphones --------------------------------------------------------
     def start_pairing(self, address: str | None = None) -> None:
@@ -169,7 +180,52 @@ class BluetoothWorld:
         """A device the player never paired tries to pair, then to connect A2DP."""
         self._spawn(self._stranger(address.upper(), name))
 
+    def remote_button(self, button: str, address: str | None = None) -> None:
+        """A press of the headphones' own BUTTON (play, pause, stop, next, previous): AVRCP
+        PASS THROUGH, which bluetoothd (the mock) turns into a call of the player's MPRIS
+        method. ADDRESS None: the connected headphones."""
+        address = self._connected(address, f"headphones_button = {button!r}", stream=False)
+        if address is None:
+            return
+        self.log_event({"type": "headphones", "what": "button", "button": button,
+                        "address": address})
+        self._spawn(self._pass_through(address, AVRCP_OPERATION[button]))
+
+    def headphone_volume(self, value: float, address: str | None = None) -> None:
+        """The headphones' own volume buttons set VALUE (0.0..1.0): AVRCP's volume-changed
+        notification, which bluetoothd shows as the transport's Volume."""
+        address = self._connected(address, f"headphones_volume = {value:g}", stream=True)
+        if address is None:
+            return
+        self.log_event({"type": "headphones", "what": "volume", "value": value,
+                        "address": address})
+        self._spawn(self._volume(address, round(value * defs.MEDIA_TRANSPORT_VOLUME_MAX)))
+
+    def _connected(self, address: str | None, what: str, stream: bool) -> str | None:
+        service = self.service
+        now = None if service is None else (service.route.active if stream
+                                            else service.link.connected)
+        address = (address or now or "").upper()
+        if now is None or address != now:
+            who = f"the headphones {address} are not" if address else "no headphones are"
+            self.log_event({"type": "notice", "what": "headphones_not_connected",
+                            "message": f"step {what} ignored: {who} connected"})
+            return None
+        return address
+
     # the radio ------------------------------------------------------------------------------
+    async def _pass_through(self, address: str, operation: str) -> None:
+        assert self.mock is not None and self.firmware_bus is not None
+        await self.mock.mock("AvrcpPassThrough", "ssss",
+                             [HCI, address, operation, self.firmware_bus.unique_name])
+
+    async def _volume(self, address: str, level: int) -> None:
+        assert self.mock is not None
+        await self.mock.mock("SetTransportVolume", "ssq", [HCI, address, level])
+        await self._settle(lambda: self.service is None
+                           or self.service.bluealsa.volume(address) == level,
+                           "the firmware heard the headphones' volume")
+
     def _answer_later(self, address: str) -> None:
         self.loop.call_later(self.random.uniform(*INQUIRY), self._answer, address)
 
