@@ -12,6 +12,7 @@ import os
 import re
 import resource
 import shutil
+import select
 import signal
 import socket
 import subprocess
@@ -306,12 +307,14 @@ def test_events_says_when_the_daemon_goes_away() -> None:
                                      str(d.socket)], stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE)
         assert follower.stdout is not None and follower.stderr is not None
+        seen = b""
+        deadline = time.monotonic() + GUARD  # a failure guard
         with d.client() as c:  # an event, to know the follower follows
-            while True:
+            while b'"button"' not in seen:  # a press before it subscribed prints nothing
+                assert time.monotonic() < deadline, "the follower printed no button event"
                 c.request("press", button="vol_up")
-                line = follower.stdout.readline()
-                if b'"button"' in line:
-                    break
+                if select.select([follower.stdout], [], [], 0.5)[0]:
+                    seen += os.read(follower.stdout.fileno(), 65536)
         d.proc.kill()  # the daemon dies
         d.stop()
         assert follower.wait(GUARD) == 3

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ class ControlClient:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         self._sock.settimeout(timeout)
         try:
-            self._sock.connect(str(self.path))
+            self._connect()
         except FileNotFoundError:
             self._sock.close()
             raise DaemonUnreachable(f"no Capstan daemon at {self.path}: is it running? "
@@ -57,6 +58,19 @@ class ControlClient:
             raise DaemonUnreachable(f"cannot reach the daemon at {self.path} "
                                     f"({exc.strerror or exc}): is it running?") from None
         self._file = self._sock.makefile("rb")
+
+    def _connect(self) -> None:
+        """Connect; a full listen queue (a busy daemon with a crowd of clients) is waited
+        out up to the timeout, as a connect to a TCP server would wait."""
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        while True:
+            try:
+                self._sock.connect(str(self.path))
+                return
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise TimeoutError from None
+                time.sleep(0.01)
 
     def __enter__(self) -> ControlClient:
         return self
