@@ -11,8 +11,8 @@ import json
 import os
 import re
 import resource
-import shutil
 import select
+import shutil
 import signal
 import socket
 import subprocess
