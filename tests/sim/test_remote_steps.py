@@ -61,7 +61,8 @@ def test_a_bad_step_is_named(tmp_path: Path, step: str, key: str) -> None:
     '[[step]]\nat = 12\nheadphones_volume = 0.5\n',  # never paired: no PAIR hold
     PAIRED + '[[step]]\nat = 3\nheadphones_button = "play"\n',  # before the PAIR hold ends
     PAIRED.replace("pairing_at = 1.0", "pairing_at = 100.0")
-    + '[[step]]\nat = 120\nheadphones_button = "play"\n',  # pairing mode after the window
+    + '[run]\nuntil = 180\n[[step]]\nat = 120\nheadphones_button = "play"\n',  # pairing mode
+    # after the window
 ])
 def test_a_step_for_headphones_not_connected_is_refused(tmp_path: Path, text: str) -> None:
     with pytest.raises(ConfigError, match="connect"):

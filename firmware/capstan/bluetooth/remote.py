@@ -14,15 +14,12 @@ transport in each state. :class:`Remote` runs it on the player and keeps the
 published properties current; :class:`MprisPlayer` is the D-Bus face.
 """
 
-from __future__ import annotations
-
 import asyncio
 import logging
 from typing import Any
 
 from dbus_fast import DBusError, Variant
 from dbus_fast.aio import MessageBus
-from dbus_fast.annotations import DBusBool, DBusDict, DBusDouble, DBusInt64, DBusObjectPath, DBusStr
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method, signal
 
 from capstan.bluetooth import defs
@@ -33,6 +30,12 @@ from capstan.deck.events import SkipRequested
 from capstan.events import Event, Refused
 
 log = logging.getLogger(__name__)
+
+# D-Bus signatures as plain strings, evaluated when the methods are defined (as in
+# agent.py): what dbus-fast takes from 1.x (Debian 12 has 1.84) to 5.x;
+# dbus_fast.annotations exists only from 4.0.
+DBusBool, DBusDict, DBusDouble, DBusInt64, DBusObjectPath, DBusStr = (
+    "b", "a{sv}", "d", "x", "o", "s")
 
 REMOTE_BUTTONS = ("play", "pause", "stop", "next", "previous")
 NOT_WHILE_RECORDING = ("recording: the headphones' buttons do not control a recording "
