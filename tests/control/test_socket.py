@@ -11,6 +11,7 @@ import json
 import os
 import re
 import resource
+import select
 import shutil
 import signal
 import socket
@@ -300,23 +301,30 @@ def _status_json(sock: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 def test_events_says_when_the_daemon_goes_away() -> None:
     base = Path(tempfile.mkdtemp(prefix="capstan-gone-"))
+    d = DaemonProcess(base)
+    follower = subprocess.Popen([sys.executable, "-m", "capstan", "events", "--socket",
+                                 str(d.socket)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        d = DaemonProcess(base)
-        follower = subprocess.Popen([sys.executable, "-m", "capstan", "events", "--socket",
-                                     str(d.socket)], stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE)
         assert follower.stdout is not None and follower.stderr is not None
-        with d.client() as c:  # an event, to know the follower follows
-            while True:
-                c.request("press", button="vol_up")
+        deadline = time.monotonic() + GUARD  # a failure guard
+        with d.client() as c:  # a button event, to know the follower follows
+            line = b""
+            while b'"button"' not in line:
+                assert time.monotonic() < deadline, "the follower never saw a button"
+                c.request("press", button="vol_up")  # again: it may have come too early
+                ready, _, _ = select.select([follower.stdout], [], [], GUARD)
+                assert ready, "the follower printed nothing"
                 line = follower.stdout.readline()
-                if b'"button"' in line:
-                    break
+                assert line, follower.stderr.read()  # it did not end
         d.proc.kill()  # the daemon dies
         d.stop()
         assert follower.wait(GUARD) == 3
         assert b"ended the event stream" in follower.stderr.read()
     finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+        d.stop()
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -378,8 +386,8 @@ def test_a_second_daemon_on_a_live_socket_is_refused(daemon: DaemonProcess,
 def test_status_answers_with_1100_idle_clients_under_1024_open_files() -> None:
     base = Path(tempfile.mkdtemp(prefix="capstan-crowd-"))
     crowd: list[socket.socket] = []
+    d = DaemonProcess(base, open_files=1024)
     try:
-        d = DaemonProcess(base, open_files=1024)
         for i in range(1100):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.settimeout(GUARD)
@@ -440,9 +448,11 @@ def test_a_fifo_and_a_link_into_dev_zero_in_the_state_directory_do_not_stop_the_
         (state / "cassette-current.json").symlink_to("/dev/zero")  # a read would never end
         (state / "cassettes.json").write_bytes(b"[" * 100_000)
         d = DaemonProcess(base)  # READY: it started
-        with d.client() as c:
-            assert c.request("status")["status"]["healthy"] is True
-        assert d.stop() == 0  # and SIGTERM stops it
+        try:
+            with d.client() as c:
+                assert c.request("status")["status"]["healthy"] is True
+        finally:
+            assert d.stop() == 0  # and SIGTERM stops it
         for name in ("counter", "cassette-current", "cassettes"):
             assert (state / f"{name}.json.bad-1").exists() or \
                 (state / f"{name}.json.bad-1").is_symlink(), name
