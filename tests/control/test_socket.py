@@ -318,8 +318,8 @@ def test_events_says_when_the_daemon_goes_away() -> None:
                 assert line, follower.stderr.read()  # it did not end
         d.proc.kill()  # the daemon dies
         d.stop()
-        assert follower.wait(GUARD) == 3
-        assert b"ended the event stream" in follower.stderr.read()
+        code, err = follower.wait(GUARD), follower.stderr.read()
+        assert code == 3 and b"ended the event stream" in err, (code, err)
     finally:
         if follower.poll() is None:
             follower.kill()
