@@ -341,8 +341,13 @@ class Player:
         except Exception:  # a damaged store must not stop the player
             log.exception("could not load the tape counter: starting from unknown")
             return
-        if saved and saved.get("cassette"):
-            self.tape_counter.restore(saved)
+        if isinstance(saved, dict) and saved.get("cassette"):
+            try:
+                self.tape_counter.restore(saved)
+            except (TypeError, ValueError, KeyError):  # not a counter's snapshot
+                log.warning("the saved tape counter is not one: starting from unknown")
+                self.tape_counter.reset()
+                return
             self._identified = self.tape_counter.length
 
     def _save_now(self) -> None:

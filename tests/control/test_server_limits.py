@@ -292,3 +292,32 @@ def test_out_of_file_descriptors_a_client_is_told_and_the_log_stays_short(
     assert r.ask(again, {"cmd": "ping"}) == {"ok": True}  # served again once there are some
     again.close()
     r.close()
+
+
+def test_clients_that_never_read_their_replies_do_not_lock_anyone_out(rig: Rig) -> None:
+    flooders = [rig.connect() for _ in range(4)]
+    for s in flooders:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        try:
+            while True:  # until its own send buffer is full: requests it never reads
+                s.send(b'{"cmd": "status"}\n' * 64)
+        except BlockingIOError:
+            pass
+    rig.sleep(1.0)
+    newcomer = rig.connect()
+    assert rig.ask(newcomer, {"cmd": "status"})["ok"]  # type: ignore[index]
+    rig.sleep(20.0)  # past the write timeout: the flooders are gone
+
+    def ended(s: socket.socket) -> bool:
+        try:
+            while s.recv(65536):
+                pass
+            return True  # the end of the stream: the server closed it
+        except BlockingIOError:
+            return False
+        except ConnectionResetError:
+            return True
+
+    assert all(ended(s) for s in flooders)
+    assert rig.ask(rig.connect(), {"cmd": "ping"}) == {"ok": True}
+    assert len(rig.server._clients) == 1  # no connection left behind

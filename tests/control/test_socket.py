@@ -301,11 +301,10 @@ def _status_json(sock: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 def test_events_says_when_the_daemon_goes_away() -> None:
     base = Path(tempfile.mkdtemp(prefix="capstan-gone-"))
+    d = DaemonProcess(base)
+    follower = subprocess.Popen([sys.executable, "-m", "capstan", "events", "--socket",
+                                 str(d.socket)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        d = DaemonProcess(base)
-        follower = subprocess.Popen([sys.executable, "-m", "capstan", "events", "--socket",
-                                     str(d.socket)], stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE)
         assert follower.stdout is not None and follower.stderr is not None
         seen = b""
         deadline = time.monotonic() + GUARD  # a failure guard
@@ -317,9 +316,13 @@ def test_events_says_when_the_daemon_goes_away() -> None:
                     seen += os.read(follower.stdout.fileno(), 65536)
         d.proc.kill()  # the daemon dies
         d.stop()
-        assert follower.wait(GUARD) == 3
-        assert b"ended the event stream" in follower.stderr.read()
+        code, err = follower.wait(GUARD), follower.stderr.read()
+        assert code == 3 and b"ended the event stream" in err, (code, err)
     finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+        d.stop()
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -381,8 +384,8 @@ def test_a_second_daemon_on_a_live_socket_is_refused(daemon: DaemonProcess,
 def test_status_answers_with_1100_idle_clients_under_1024_open_files() -> None:
     base = Path(tempfile.mkdtemp(prefix="capstan-crowd-"))
     crowd: list[socket.socket] = []
+    d = DaemonProcess(base, open_files=1024)
     try:
-        d = DaemonProcess(base, open_files=1024)
         for i in range(1100):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.settimeout(GUARD)
@@ -443,9 +446,11 @@ def test_a_fifo_and_a_link_into_dev_zero_in_the_state_directory_do_not_stop_the_
         (state / "cassette-current.json").symlink_to("/dev/zero")  # a read would never end
         (state / "cassettes.json").write_bytes(b"[" * 100_000)
         d = DaemonProcess(base)  # READY: it started
-        with d.client() as c:
-            assert c.request("status")["status"]["healthy"] is True
-        assert d.stop() == 0  # and SIGTERM stops it
+        try:
+            with d.client() as c:
+                assert c.request("status")["status"]["healthy"] is True
+        finally:
+            assert d.stop() == 0  # and SIGTERM stops it
         for name in ("counter", "cassette-current", "cassettes"):
             assert (state / f"{name}.json.bad-1").exists() or \
                 (state / f"{name}.json.bad-1").is_symlink(), name

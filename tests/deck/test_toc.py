@@ -29,10 +29,11 @@ def test_a_mark_is_durable_at_once_and_a_known_cassette_comes_back(tmp_path: Pat
     memory.add_mark("A", 40.0, "recorded")
     again = CassetteMemory(StateStore(tmp_path))  # a power cut right after the mark
     assert [m.position for m in again.toc.marks["A"]] == [40.0]
-    cid = again.remember("fp")
+    fingerprint = "AAECAwQFBgcICQoLDA0ODw=="  # one frame of 16 bands, as the analysis writes
+    cid = again.remember(fingerprint)
     again.inserted()
     assert again.toc.marks["A"] == []
     again.add_mark("A", 80.0, "detected")
     again.recall(cid)
     assert [m.position for m in again.toc.marks["A"]] == [40.0, 80.0]
-    assert again.known_fingerprints() == [(cid, "fp")]
+    assert again.known_fingerprints() == [(cid, fingerprint)]

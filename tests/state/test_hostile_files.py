@@ -320,3 +320,21 @@ def test_the_daemon_starts_whatever_is_in_its_state_directory(
     # and the next start is clean: what the first wrote is of its layout
     _, again, ready = start_daemon(tmp)
     assert ready and not [e for e in again if isinstance(e, StateRecovered)]
+
+
+@pytest.mark.parametrize("saved", [[1, 2], "C60", {"cassette": True, "length": ["C60"]},
+                                   {"cassette": True, "length": "C60", "position": "far"},
+                                   {"cassette": True, "played": "long"}])
+def test_the_player_starts_whatever_its_counter_loader_returns(tmp_path: Path,
+                                                               saved: Any) -> None:
+    from capstan.sim.session import SimSession
+
+    session = SimSession(tmp_path / "s")
+    try:
+        session.make_cassette("C60", position=300.0)
+        session.player.load_counter = lambda: saved
+        session.loop.run_until_complete(session.player.start())
+        assert session.player.started and session.player.counter is not None
+        session.loop.run_until_complete(session.player.stop())
+    finally:
+        session.close()

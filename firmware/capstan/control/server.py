@@ -318,10 +318,13 @@ class ControlServer:
                 client.active = self._loop.time()
                 if not line.strip():
                     continue
-                client.busy = True
-                reply = await self._reply(line, writer)
-                await self._send(writer, reply)
-                client.busy = False
+                client.busy = True  # carrying out its request (a hold lasts its seconds)
+                try:
+                    reply = await self._reply(line, writer)
+                finally:
+                    client.busy = False
+                await self._send(writer, reply)  # a client that does not read stays idle
+                client.active = self._loop.time()
                 if reply.get("following"):
                     client.following = True
                     await self._follow(writer)
@@ -332,10 +335,12 @@ class ControlServer:
             self._warn("failed", "control client failed: %r", exc)
         finally:
             self._clients.discard(client)
-            if writer is not None:
-                writer.close()
-            else:
+            if writer is None:
                 client.conn.close()
+            elif writer.transport.get_write_buffer_size():
+                writer.transport.abort()  # it does not read: its replies are dropped
+            else:
+                writer.close()
 
     async def _reply(self, line: bytes, writer: asyncio.StreamWriter) -> dict[str, Any]:
         """The reply to one line, whatever the line: never an exception."""
