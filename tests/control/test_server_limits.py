@@ -278,11 +278,15 @@ def test_out_of_file_descriptors_a_client_is_told_and_the_log_stays_short(
             r.run(r.loop.sock_connect(s, str(r.path)))
             r.sleep(0.1)
         r.sleep(1.0)
-        replies = [r.line(s) for s in clients[6:]]
+        replies = [r.line(s) for s in clients]
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-    assert all(reply is not None and "no file descriptor to spare" in reply["error"]
-               for reply in replies)
+    # the few the spare descriptors allow are served (idle: nothing said to them); every
+    # other one is told why it is turned away (how many fit depends on what else of the
+    # process holds descriptors at that moment, so the count is a bound, not exact)
+    told = [reply for reply in replies if reply is not None]
+    assert all("no file descriptor to spare" in reply["error"] for reply in told), told
+    assert len(told) >= 30
     out_of_files = [rec for rec in caplog.records if "file descriptors" in rec.getMessage()]
     assert 1 <= len(out_of_files) <= 5
     for s in clients:
