@@ -152,9 +152,9 @@ class ControlServer:
             os.chmod(tmp, self.mode)
             if self.group is not None:
                 os.chown(tmp, -1, self.group)
+            sock.listen(128)  # listening before it is in place: no connection is refused
             self._clear_stale()  # nothing took the place meanwhile
             os.replace(tmp, self.path)
-            sock.listen(128)
         except (OSError, ControlSocketError) as exc:
             sock.close()
             with contextlib.suppress(OSError):
