@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from capstan.control.server import ControlServer, ControlSocketError, LogLimiter
+from capstan.control.server import ControlServer, ControlSocketError
 from capstan.events import EventBus, Refused
+from capstan.service.loglimit import LogLimiter, limit_loop_errors
 from capstan.sim.clock import SimulatedTimeLoop
 
 
@@ -326,3 +327,22 @@ def test_clients_that_never_read_their_replies_do_not_lock_anyone_out(rig: Rig) 
     assert all(ended(s) for s in flooders)
     assert rig.ask(rig.connect(), {"cmd": "ping"}) == {"ok": True}
     assert len(rig.server._clients) == 1  # no connection left behind
+
+
+def test_the_loops_own_error_reports_are_rate_limited(caplog: pytest.LogCaptureFixture) -> None:
+    loop = SimulatedTimeLoop()
+    limit_loop_errors(loop, logging.getLogger("capstan.test.loop"))
+
+    def broken() -> None:
+        raise RuntimeError("a callback that fails every time")
+
+    async def flood() -> None:
+        for _ in range(2000):
+            loop.call_soon(broken)
+            await asyncio.sleep(0.01)  # 2000 failures in 20 s of the loop's clock
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        loop.run_until_complete(flood())
+    loop.close()
+    failures = [r for r in caplog.records if r.exc_info]
+    assert len(failures) == 5 and "a callback that fails" in str(failures[0].exc_info[1])

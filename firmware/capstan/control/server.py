@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from capstan.errors import CapstanError
+from capstan.service.loglimit import LogLimiter
 
 log = logging.getLogger(__name__)
 
@@ -71,32 +72,6 @@ class ControlSocketError(CapstanError):
 
 class RequestError(Exception):
     """A request that gets an error reply (the message is the reply's `error`)."""
-
-
-class LogLimiter:
-    """At most `burst` messages of a kind per `per` seconds of `clock`; then one line saying
-    how many were left out, when the next of that kind comes after the window."""
-
-    def __init__(self, logger: logging.Logger, clock: Callable[[], float], burst: int = 5,
-                 per: float = 60.0) -> None:
-        self.logger, self.clock, self.burst, self.per = logger, clock, burst, per
-        self._windows: dict[str, tuple[float, int, int]] = {}  # kind: (start, said, left out)
-
-    def warning(self, kind: str, message: str, *args: Any) -> bool:
-        """Log `message % args` unless too many of `kind` came lately; True if it was."""
-        now = self.clock()
-        start, said, left_out = self._windows.get(kind, (now, 0, 0))
-        if now - start >= self.per:
-            if left_out:
-                self.logger.warning("(%d more like the next were not logged in %.0f s)",
-                                    left_out, now - start)
-            start, said, left_out = now, 0, 0
-        if said >= self.burst:
-            self._windows[kind] = (start, said, left_out + 1)
-            return False
-        self._windows[kind] = (start, said + 1, left_out)
-        self.logger.warning(message, *args)
-        return True
 
 
 class _Client:
@@ -177,9 +152,9 @@ class ControlServer:
             os.chmod(tmp, self.mode)
             if self.group is not None:
                 os.chown(tmp, -1, self.group)
+            sock.listen(128)  # listening before it is in place: no connection is refused
             self._clear_stale()  # nothing took the place meanwhile
             os.replace(tmp, self.path)
-            sock.listen(128)
         except (OSError, ControlSocketError) as exc:
             sock.close()
             with contextlib.suppress(OSError):

@@ -81,6 +81,9 @@ class Daemon:
         from capstan import __version__
         from capstan.app import Player
         from capstan.control.server import ControlServer
+        from capstan.service.loglimit import limit_loop_errors
+
+        limit_loop_errors(self.loop, log)  # a callback failing in a loop logs 5 a minute
 
         log.info("capstan %s starting on the %s board: control socket %s, state in %s",
                  __version__, "simulated" if self.board.kind == "sim" else self.board.kind,
