@@ -292,3 +292,14 @@ def test_record_line_in_refuses_a_bad_wav_before_writing(
     assert main(["record", "--line-in", str(wav), "--sim", str(tmp_path / "out")]) == 2
     assert str(wav) in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_record_sim_never_replaces_a_folder_of_the_users(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wav = good(tmp_path / "in.wav")
+    (tmp_path / "out" / "cassette").mkdir(parents=True)
+    (tmp_path / "out" / "cassette" / "notes.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    assert main(["record", "--line-in", str(wav), "--sim", str(tmp_path / "out")]) == 2
+    assert "not a cassette directory" in capsys.readouterr().err
+    assert snapshot(tmp_path) == before

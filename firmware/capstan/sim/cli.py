@@ -73,7 +73,7 @@ def _sim(args: argparse.Namespace) -> int:
     writable(out, "--out", "directory")
     if out.resolve() == report_path.resolve():
         raise ConfigError(f"--out {out} and --report are the same path")
-    _replaceable(out)
+    replaceable(out)
     made = _new_dirs(out)
     try:
         report = run_scenario(scenario, out, seed=args.seed, board=board)
@@ -89,7 +89,7 @@ def _sim(args: argparse.Namespace) -> int:
     return 0
 
 
-def _replaceable(out: Path) -> None:
+def replaceable(out: Path, option: str = "--out") -> None:
     """A run replaces <out>/cassette and <out>/jack.wav: only what an earlier run left."""
     from capstan.errors import ConfigError
 
@@ -97,10 +97,10 @@ def _replaceable(out: Path) -> None:
     if (cassette.exists() or cassette.is_symlink()) and not (
             cassette.is_dir() and not cassette.is_symlink()
             and (cassette / "cassette.toml").is_file()):
-        raise ConfigError(f"--out {out}: {cassette} is not a cassette directory; not "
-                          "replacing it (choose another --out)")
+        raise ConfigError(f"{option} {out}: {cassette} is not a cassette directory; not "
+                          f"replacing it (choose another {option})")
     if (jack.exists() or jack.is_symlink()) and not (jack.is_file() and not jack.is_symlink()):
-        raise ConfigError(f"--out {out}: {jack} is not a regular file; not replacing it")
+        raise ConfigError(f"{option} {out}: {jack} is not a regular file; not replacing it")
 
 
 def _new_dirs(out: Path) -> list[Path]:
