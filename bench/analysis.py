@@ -20,8 +20,8 @@ import numpy as np  # noqa: E402
 
 from capstan.analysis.azimuth import AzimuthMeter  # noqa: E402
 from capstan.analysis.flutter import WowFlutterMeter  # noqa: E402
-from capstan.analysis.tone import ToneDetector  # noqa: E402
-from capstan.analysis.tracks import TrackDetector  # noqa: E402
+from capstan.analysis.tone import ToneDetector, tone_stretch  # noqa: E402
+from capstan.analysis.tracks import TrackDetector, quietest_tape_dbfs  # noqa: E402
 
 RATE = 48000
 
@@ -72,6 +72,13 @@ def main() -> None:
         figures = "  ".join(f"block {b:5d}: {_rate(make, feed, audio, b):7.0f}x"
                             for b in (1024, 4800))
         print(f"{name:22s} {figures}")
+    print("whole-recording passes of `capstan analyze` (before the meters run):")
+    for name, run, audio in (("finding the test tone", tone_stretch, tone),
+                             ("the tape's hiss floor", quietest_tape_dbfs, tape)):
+        start = time.process_time()
+        run(audio, RATE)
+        used = time.process_time() - start
+        print(f"{name:22s} {args.seconds / max(used, 1e-9):7.0f}x real time")
 
 
 if __name__ == "__main__":

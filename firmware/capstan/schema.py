@@ -3,7 +3,7 @@
 Each kind of value is a small checker, `check(key, value) -> value`, that refuses
 with a ConfigError naming the key, the value and what is accepted:
 
-    mechanism.nominal_speed = nan: must be a finite number from 0.01 to 0.2
+    mechanism.nominal_speed = nan: must be a number from 0.01 to 0.2 m/s
 
 `read_toml()` reads such a file safely: only a regular file (a directory, a FIFO or
 a device is refused without being opened for long), at most `MAX_BYTES`, UTF-8 text,

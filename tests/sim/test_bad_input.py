@@ -165,7 +165,8 @@ def unwritable_directory(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("case", ["report_is_dir", "report_under_file", "out_is_file",
-                                  "report_unwritable", "out_unwritable", "same_path"])
+                                  "report_unwritable", "out_unwritable", "same_path",
+                                  "out_holds_another_cassette_dir", "out_jack_is_a_dir"])
 def test_report_and_out_are_checked_first(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                           case: str) -> None:
     path = scenario(tmp_path, "[run]\nuntil = 1\n")
@@ -181,6 +182,11 @@ def test_report_and_out_are_checked_first(tmp_path: Path, capsys: pytest.Capture
         report = unwritable_directory(tmp_path) / "r.json"
     elif case == "out_unwritable":
         out = unwritable_directory(tmp_path) / "out"
+    elif case == "out_holds_another_cassette_dir":  # a folder of the user's: never deleted
+        (out / "cassette").mkdir(parents=True)
+        (out / "cassette" / "photo.jpg").write_bytes(b"mine")
+    elif case == "out_jack_is_a_dir":
+        (out / "jack.wav").mkdir(parents=True)
     else:
         out = report
     err = refused(tmp_path, capsys, "--scenario", str(path), "--report", str(report),
@@ -196,6 +202,9 @@ def test_a_good_run_still_writes_everything(tmp_path: Path,
                  "--out", str(tmp_path / "o")]) == 0
     assert (tmp_path / "r.json").is_file() and (tmp_path / "o" / "jack.wav").is_file()
     assert (tmp_path / "o" / "cassette" / "cassette.toml").is_file()
+    # the same --out again: what the earlier run left is replaced
+    assert main(["sim", "--scenario", str(path), "--report", str(tmp_path / "r.json"),
+                 "--out", str(tmp_path / "o")]) == 0
 
 
 # properties: any number out of its range, or not finite, is refused naming the key;
@@ -283,3 +292,14 @@ def test_record_line_in_refuses_a_bad_wav_before_writing(
     assert main(["record", "--line-in", str(wav), "--sim", str(tmp_path / "out")]) == 2
     assert str(wav) in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_record_sim_never_replaces_a_folder_of_the_users(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wav = good(tmp_path / "in.wav")
+    (tmp_path / "out" / "cassette").mkdir(parents=True)
+    (tmp_path / "out" / "cassette" / "notes.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    assert main(["record", "--line-in", str(wav), "--sim", str(tmp_path / "out")]) == 2
+    assert "not a cassette directory" in capsys.readouterr().err
+    assert snapshot(tmp_path) == before

@@ -12,7 +12,7 @@ TOLD = ("record", "track_mark", "refused", "record_level", "safety")
 
 
 def run_in_simulator(args: argparse.Namespace, plan: Any) -> int:
-    from capstan.sim.cli import writable
+    from capstan.sim.cli import replaceable, writable
     from capstan.sim.runner import write_report
     from capstan.sim.session import SimSession
     from capstan.wavfile import probe_wav
@@ -21,6 +21,7 @@ def run_in_simulator(args: argparse.Namespace, plan: Any) -> int:
     if args.line_in:
         probe_wav(args.line_in)  # a WavError (exit 2) before anything is written
     writable(out, "--sim", "directory")
+    replaceable(out, "--sim")
     s = SimSession(out, record_pins=False)
     if args.state:
         from capstan.cassettes import CassetteMemory

@@ -73,6 +73,7 @@ def _sim(args: argparse.Namespace) -> int:
     writable(out, "--out", "directory")
     if out.resolve() == report_path.resolve():
         raise ConfigError(f"--out {out} and --report are the same path")
+    replaceable(out)
     made = _new_dirs(out)
     try:
         report = run_scenario(scenario, out, seed=args.seed, board=board)
@@ -86,6 +87,20 @@ def _sim(args: argparse.Namespace) -> int:
           f"{scenario.until:g} s simulated; final: {f['transport']}, side {f['side']}, "
           f"position {f['position']:.1f} s, counter {f['counter']:.1f} s -> {report_path}")
     return 0
+
+
+def replaceable(out: Path, option: str = "--out") -> None:
+    """A run replaces <out>/cassette and <out>/jack.wav: only what an earlier run left."""
+    from capstan.errors import ConfigError
+
+    cassette, jack = out / "cassette", out / "jack.wav"
+    if (cassette.exists() or cassette.is_symlink()) and not (
+            cassette.is_dir() and not cassette.is_symlink()
+            and (cassette / "cassette.toml").is_file()):
+        raise ConfigError(f"{option} {out}: {cassette} is not a cassette directory; not "
+                          f"replacing it (choose another {option})")
+    if (jack.exists() or jack.is_symlink()) and not (jack.is_file() and not jack.is_symlink()):
+        raise ConfigError(f"{option} {out}: {jack} is not a regular file; not replacing it")
 
 
 def _new_dirs(out: Path) -> list[Path]:
