@@ -251,3 +251,37 @@ def test_no_install_while_a_trial_is_under_way(tmp_path: Path, key: minisign.Sec
     assert confirm_healthy(tmp_path)
     assert _boot(layout, "boot-2").installed == "0.3.0"
     assert layout.active() == "a" and layout.pointed(layout.good) == "b"
+
+
+@pytest.mark.parametrize("what", ["no pip wheel", "no python", "no room"])
+def test_the_self_check_refuses_before_the_slot_is_touched(
+        tmp_path: Path, key: minisign.SecretKey, what: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    from collections import namedtuple
+
+    from capstan.update import venv
+
+    layout = seeded_root(tmp_path / "root", key)
+    layout.slot("b").mkdir(parents=True)
+    (layout.slot("b") / "leftover").write_text("old")
+    before = {name: tree_digest(layout.slot(name)) for name in "ab"}
+    card = put_on_card(layout, make_bundle(key, "0.2.0"), "0.2.0")
+    (tmp_path / "empty").mkdir()
+    builder = VenvBuilder()
+    if what == "no pip wheel":
+        builder = VenvBuilder(wheel_dir=tmp_path / "empty")
+        message = "no pip wheel in .*empty.*python3-venv"
+    elif what == "no python":
+        builder = VenvBuilder(python=str(tmp_path / "empty" / "python3"))
+        message = "cannot make a virtual environment"
+    else:
+        usage = namedtuple("usage", "total used free")
+        real = shutil.disk_usage
+        monkeypatch.setattr(venv.shutil, "disk_usage",
+                            lambda p: usage(*real(p)[:2], 5 << 20))
+        message = "not enough free space for the update in .*slots: 5 MiB free"
+    with pytest.raises(UpdateError, match=message):
+        install(card, layout, key=key.public(), compatible=COMPATIBLE, builder=builder)
+    assert {name: tree_digest(layout.slot(name)) for name in "ab"} == before
+    assert list(layout.incoming.iterdir()) == []

@@ -14,7 +14,7 @@ import pytest
 
 from capstan.update import ledger, minisign
 from capstan.update.bundle import MAX_FILE
-from capstan.update.errors import BundleRejected
+from capstan.update.errors import BundleRejected, PowerCut
 from capstan.update.install import install
 from capstan.update.manifest import MAX_BUNDLE, Manifest, PayloadFile, dump_manifest
 from capstan.update.venv import UnpackBuilder
@@ -135,3 +135,43 @@ def test_running_out_of_memory_is_recorded_once_and_not_retried_at_every_boot(
     assert list(layout.incoming.iterdir()) == []
     assert layout.active() == "a" and running_version(layout) == "0.1.0"
     assert ledger.read_trial(layout) is None
+
+
+class KilledBuilder(UnpackBuilder):
+    """Stands for the kernel stopping the updater mid-build (SIGKILL: nothing runs after)."""
+
+    def build(self, slot: Path, wheels: list[Path], disk) -> None:  # type: ignore[no-untyped-def]
+        super().build(slot, wheels, disk)
+        raise PowerCut("killed")
+
+
+def test_an_install_cut_off_at_every_start_is_refused_after_three(
+        tmp_path: Path, key: minisign.SecretKey) -> None:
+    from capstan.update.boot import boot
+
+    layout = seeded_root(tmp_path, key)
+    put_on_card(layout, make_bundle(key, "0.2.0"), "0.2.0")
+    for n in range(ledger.MAX_ATTEMPTS):
+        with pytest.raises(PowerCut):
+            boot(tmp_path, this_boot=f"boot-{n}", now=0.0, compatible=COMPATIBLE,
+                 builder=KilledBuilder())
+        assert layout.active() == "a"
+    report = _boot(layout, "boot-last")
+    assert report.installed is None and "cut off 3 times" in report.rejected[0]
+    assert "Result: REFUSED" in layout.result.read_text()
+    assert _boot(layout, "boot-after").rejected == []  # reported once, then left alone
+    assert running_version(layout) == "0.1.0"
+
+
+def test_an_install_cut_off_twice_still_installs_at_the_third_start(
+        tmp_path: Path, key: minisign.SecretKey) -> None:
+    from capstan.update.boot import boot
+
+    layout = seeded_root(tmp_path, key)
+    put_on_card(layout, make_bundle(key, "0.2.0"), "0.2.0")
+    for n in range(ledger.MAX_ATTEMPTS - 1):
+        with pytest.raises(PowerCut):
+            boot(tmp_path, this_boot=f"boot-{n}", now=0.0, compatible=COMPATIBLE,
+                 builder=KilledBuilder())
+    assert _boot(layout, "boot-3").installed == "0.2.0"
+    assert ledger.read_history(layout).attempts == {}

@@ -63,7 +63,8 @@ def boot(root: Path, *, this_boot: str, now: float, deadline: float = trial.DEFA
             report.rejected.append(str(exc))
             return report
     candidates = [p for p in layout.boot.glob("*.capstan") if p.is_file()]
-    seen = set(ledger.read_history(layout).seen_files)
+    history = ledger.read_history(layout)
+    seen = set(history.seen_files)
     for path in _newest_first(candidates):
         try:
             digest = file_sha256(path)
@@ -72,14 +73,24 @@ def boot(root: Path, *, this_boot: str, now: float, deadline: float = trial.DEFA
         if digest in seen:
             continue
         try:
+            tries = history.attempts.get(digest, 0)
+            if tries >= ledger.MAX_ATTEMPTS:
+                raise UpdateError(f"the install was cut off {tries} times before it finished "
+                                  "(a power cut, or the system stopped it when memory ran "
+                                  "out); the player is unchanged")
+            # Durable before the install: a start that never comes back counts.
+            ledger.remember(layout, disk, attempt=digest)
             done = install(path, layout, compatible=compatible, power_ok=power_ok,
                            builder=builder, disk=disk)
         except NotEnoughPower as exc:
+            ledger.remember(layout, disk, done=digest)
             ledger.write_result(layout, disk, "NOT YET", path.name, str(exc),
                                 "Charge the player; the update is tried at the next start.")
             report.rejected.append(f"{path.name}: {exc}")
             break
-        except UpdateError as exc:
+        except (UpdateError, OSError, MemoryError) as exc:
+            if not isinstance(exc, UpdateError):  # what install did not turn into one line
+                exc = UpdateError(f"the install failed: {exc!r:.160}; the player is unchanged")
             log.warning("update %s refused: %s", path.name, exc)
             ledger.remember(layout, disk, seen_file=digest)
             ledger.write_result(layout, disk, "REFUSED", path.name, str(exc),
