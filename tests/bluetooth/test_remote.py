@@ -103,6 +103,7 @@ def states(s: SimSession) -> list[str]:
 def test_the_player_is_registered_and_play_pause_stop_drive_the_deck(tmp_path: Path) -> None:
     s, bluez = connected(tmp_path)
     try:
+        assert s.player.headphones.status()["remote"] is True
         props = bluez.registered[defs.MPRIS_PATH]
         assert props["PlaybackStatus"] == "Stopped" and props["Identity"] == "Capstan"
         assert all(props[k] for k in ("CanPlay", "CanPause", "CanGoNext", "CanGoPrevious",
