@@ -143,12 +143,17 @@ def test_next_and_previous_are_the_music_search(tmp_path: Path) -> None:
         search = [e for e in s.events if e["type"] == "track" and e["what"] == "search"]
         assert [e["direction"] for e in search] == ["next"]  # as the long FF press does
         assert "fast_forward" in states(s)[-3:]
+        bluez.press("Next")  # again while it searches: one more track, as FF again does
+        s.run_for(0.5)
+        search = [e for e in s.events if e["type"] == "track" and e["what"] == "search"]
+        assert [(e["direction"], e["skip"]) for e in search] == [("next", 1), ("next", 2)]
         s.run_for(20.0)
         bluez.press("Previous")
         s.run_for(0.5)
         search = [e for e in s.events if e["type"] == "track" and e["what"] == "search"]
         assert search[-1]["direction"] == "previous"
-        assert [e["button"] for e in events(s, "remote")] == ["play", "next", "previous"]
+        assert [e["button"] for e in events(s, "remote")] == ["play", "next", "next",
+                                                             "previous"]
     finally:
         s.close()
 
