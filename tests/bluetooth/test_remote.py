@@ -103,6 +103,7 @@ def states(s: SimSession) -> list[str]:
 def test_the_player_is_registered_and_play_pause_stop_drive_the_deck(tmp_path: Path) -> None:
     s, bluez = connected(tmp_path)
     try:
+        assert s.player.headphones.status()["remote"] is True
         props = bluez.registered[defs.MPRIS_PATH]
         assert props["PlaybackStatus"] == "Stopped" and props["Identity"] == "Capstan"
         assert all(props[k] for k in ("CanPlay", "CanPause", "CanGoNext", "CanGoPrevious",
@@ -142,12 +143,17 @@ def test_next_and_previous_are_the_music_search(tmp_path: Path) -> None:
         search = [e for e in s.events if e["type"] == "track" and e["what"] == "search"]
         assert [e["direction"] for e in search] == ["next"]  # as the long FF press does
         assert "fast_forward" in states(s)[-3:]
+        bluez.press("Next")  # again while it searches: one more track, as FF again does
+        s.run_for(0.5)
+        search = [e for e in s.events if e["type"] == "track" and e["what"] == "search"]
+        assert [(e["direction"], e["skip"]) for e in search] == [("next", 1), ("next", 2)]
         s.run_for(20.0)
         bluez.press("Previous")
         s.run_for(0.5)
         search = [e for e in s.events if e["type"] == "track" and e["what"] == "search"]
         assert search[-1]["direction"] == "previous"
-        assert [e["button"] for e in events(s, "remote")] == ["play", "next", "previous"]
+        assert [e["button"] for e in events(s, "remote")] == ["play", "next", "next",
+                                                             "previous"]
     finally:
         s.close()
 

@@ -164,6 +164,7 @@ class Headphones:
         base = self.service.status() if self.service is not None else {
             "pairing": False, "connected": None, "known": [], "output": None, "battery": {}}
         return {**base, "available": self.service is not None, "why_not": self.unavailable,
+                "remote": self.remote.registered,
                 "active_output": self.player.audio.outputs.active,
                 "volume": self.volumes.level(), "volumes": dict(self.volumes.memory)}
 

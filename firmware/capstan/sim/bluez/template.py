@@ -23,7 +23,8 @@ Changes against python-dbusmock 0.38.1 (each marked "Capstan:" below):
   ``AvrcpPassThrough`` plays what bluetoothd does when a headphone's AVRCP PASS
   THROUGH arrives (play, pause, stop, forward, backward -> Play, Pause, Stop,
   Next, Previous on that player). ``SetTransportVolume`` is a headphone's own
-  volume change (AVRCP EVENT_VOLUME_CHANGED): the transport's ``Volume`` changes.
+  volume change (AVRCP EVENT_VOLUME_CHANGED): the transport's ``Volume`` changes;
+  ``SetAbsoluteVolume`` makes headphones without absolute volume (no ``Volume``).
 - ``ServicesResolved`` follows ``Connected`` (bleak waits for it after connecting).
 - ``AddBattery``: ``org.bluez.Battery1`` (``Percentage``) on a device, as BlueZ
   shows a classic headphone's HFP/AVRCP battery report.
@@ -972,8 +973,9 @@ def AddA2DPTransport(_self, adapter_device_name, device_address, endpoint_owner,
         "Configuration": dbus.Array([dbus.Byte(b) for b in configuration], signature="y"),
         "State": dbus.String("idle"),
         "Delay": dbus.UInt16(150),
-        "Volume": dbus.UInt16(127),
     }
+    if getattr(_device_obj, "absolute_volume", True):  # Capstan: AVRCP 1.4 headphones
+        props["Volume"] = dbus.UInt16(127)
 
     def acquire(transport):
         # bluetoothd starts the stream and hands the L2CAP socket over. The
@@ -1145,6 +1147,20 @@ def AvrcpPassThrough(_self, adapter_device_name, device_address, operation, play
         raise dbus.exceptions.DBusException(f"unknown operation {operation}", name="org.bluez.Error.InvalidArguments")
     player = dbus.Interface(_self.connection.get_object(str(player_owner), next(iter(players))), MPRIS_PLAYER_IFACE)
     getattr(player, PASSTHROUGH[str(operation)])(timeout=10)
+
+
+@dbus.service.method(BLUEZ_MOCK_IFACE, in_signature="ssb", out_signature="")
+def SetAbsoluteVolume(_self, adapter_device_name, device_address, supported):
+    """Whether the headphones take an AVRCP absolute volume (default yes). Without it their
+    A2DP transport has no Volume; turned on while a transport exists, its Volume appears
+    (AVRCP connected after the stream), at 127."""
+    path, device = _device(adapter_device_name, device_address)
+    device.absolute_volume = bool(supported)
+    transport = mockobject.objects.get(path + "/fd0")
+    if supported and transport is not None and "Volume" not in transport.props[MEDIA_TRANSPORT_IFACE]:
+        transport.AddProperty(MEDIA_TRANSPORT_IFACE, "Volume", dbus.UInt16(127))
+        transport.EmitSignal(dbus.PROPERTIES_IFACE, "PropertiesChanged", "sa{sv}as",
+                             [MEDIA_TRANSPORT_IFACE, {"Volume": dbus.UInt16(127)}, []])
 
 
 @dbus.service.method(BLUEZ_MOCK_IFACE, in_signature="ssq", out_signature="")
