@@ -111,25 +111,25 @@ def test_encoder_equals_a_sample_by_sample_reference() -> None:
     form of the same section with the corners the detector gives, sub-block by sub-block."""
     rng = np.random.default_rng(4)
     x = (rng.standard_normal((4 * SUB * 8, 1)) * 0.05).astype(np.float32)
-    enc = Encoder(RATE, 1, REF)
-    y = enc(x)
-    # the same sub-block corners, applied sample by sample
+    y = Encoder(RATE, 1, REF)(x)
     probe = Encoder(RATE, 1, REF)
+    k0, c = probe._k0, probe._c
     xs, ys = 0.0, 0.0
     want = np.empty(len(x))
-    hold = np.zeros((1, 2))
+    hold = np.zeros(1)
     history = np.zeros((1, SUB))
     for k in range(len(x) // SUB):
-        seg = x[k * SUB:(k + 1) * SUB, 0].astype(float)
-        b0, a1 = probe._poles(hold[:, 1:2])
-        for i, v in enumerate(seg):
-            out = (1 + GAIN * b0[0]) * v - (GAIN * b0[0] + a1[0]) * xs + a1[0] * ys
-            want[k * SUB + i] = out
-            xs, ys = v, out
-        encoded = want[None, None, k * SUB:(k + 1) * SUB].astype(np.float32).astype(float)
-        _, hold = probe._detect(encoded, history, hold)
-        history = encoded[:, 0, :]
+        r = float(probe._ratio(hold[:, None])[0, 0])
+        g, q, a1 = (r + c) / (r + k0), (c - r) / (r + k0), (k0 - r) / (k0 + r)
+        for i, v in enumerate(x[k * SUB:(k + 1) * SUB, 0].astype(float)):
+            ys = g * v - q * xs + a1 * ys
+            xs = v
+            want[k * SUB + i] = ys
+        encoded = want[None, k * SUB:(k + 1) * SUB].astype(np.float32).astype(float)
+        _, hold = probe._detect(np.concatenate([history, encoded], axis=1), 1, SUB, hold)
+        history = encoded
     assert np.abs(y[:, 0] - want).max() < 1e-5
+    assert abs(GAIN - (10 ** 0.5 - 1)) < 1e-12
 
 
 # dynamics ------------------------------------------------------------------------------
