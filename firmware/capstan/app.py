@@ -196,7 +196,7 @@ class Player:
 
     def _gesture(self, g: Gesture) -> None:
         self.bus.publish(ButtonEvent(g.button, g.action))
-        if self.nr.gesture(g.button, g.action):  # VOL−+VOL+ switches the noise reduction
+        if self.nr.gesture(g.button, g.action):  # PAIR+PLAY switches the noise reduction
             return
         if self.recording.gesture(g):  # REC arms, PLAY starts, VOL sets the record level
             return

@@ -2,10 +2,11 @@
 
 Calibration tapes (and the lead-in of many B-type recordings) carry a 400 Hz tone at
 Dolby level, 200 nWb/m. While the tape plays, every block of the analysis tap is
-checked cheaply: its frequency from the zero crossings, its crest factor (a pure sine
-has √2) and its level. HOLD_S seconds of blocks that agree (frequency 400 Hz within
-the capstan's speed tolerance, crest within 3 %, level steady within 0.3 dB, within
-±WINDOW_DB of the expected reference) make a reading: the tone's peak level in dBFS.
+checked cheaply: its frequency from the (interpolated) zero crossings, its crest
+factor (a pure sine has √2) and its level. HOLD_S seconds of blocks that agree
+(400 Hz within the capstan's speed tolerance, crest within 3 %, level steady within
+0.3 dB and within ±WINDOW_DB of the expected reference) make a reading: the tone's
+peak level in dBFS. One reading per tone; the tone must stop before it counts again.
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ CREST = math.sqrt(2)
 CREST_TOLERANCE = 0.03
 WINDOW_DB = 12.0  # how far from the board's default reference a tone may be
 FLOOR_DBFS = -40.0
+
+
+def _frequency(x: np.ndarray, rate: int) -> float:
+    """From the first and the last zero crossing (interpolated) and how many lie between."""
+    idx = np.flatnonzero(np.signbit(x[1:]) != np.signbit(x[:-1]))
+    if len(idx) < 3:
+        return 0.0
+    first, last = (float(i + x[i] / (x[i] - x[i + 1])) for i in (idx[0], idx[-1]))
+    return (len(idx) - 1) * rate / (2 * (last - first)) if last > first else 0.0
 
 
 class ToneWatch:
@@ -43,8 +53,7 @@ class ToneWatch:
             return None
         rms = math.sqrt(float(np.dot(x, x)) / n)
         peak_dbfs = 20 * math.log10(rms * CREST) if rms > 0 else -200.0
-        crossings = int(np.count_nonzero(np.signbit(x[1:]) != np.signbit(x[:-1])))
-        freq = crossings * self.rate / (2 * n)
+        freq = _frequency(x, self.rate)
         crest = float(np.abs(x).max()) / rms if rms > 0 else 0.0
         tone = (peak_dbfs > FLOOR_DBFS and abs(freq / TONE_HZ - 1) <= SPEED_TOLERANCE
                 and abs(crest / CREST - 1) <= CREST_TOLERANCE

@@ -2,10 +2,9 @@
 
 `player.nr` (a NoiseReductionSwitch):
 
-- VOL− and VOL+ pressed together (the chord "vol_down+vol_up") switch NR; so does the
-  panel (`toggle("panel")`). The first volume button's own step is taken back, so the
-  chord leaves the volume where it was. Refused while recording or armed (the tape
-  would change its encoding mid-recording).
+- PAIR held and PLAY pressed (the chord "pair+play": PLAY's own press is not made, and a
+  short PAIR does nothing by itself) switch NR; so does the panel (`toggle("panel")`).
+  Refused while recording or armed (the tape would change its encoding mid-recording).
 - The setting is remembered with the cassette (its fingerprint and TOC, in the cassette
   memory): a recognized cassette brings its own back; an unknown one keeps the switch
   as it is (as a deck's switch stays where it was left).
@@ -32,7 +31,7 @@ from capstan.events import Event, Notice, Refused
 
 log = logging.getLogger(__name__)
 
-CHORD = "vol_down+vol_up"
+CHORD = "pair+play"
 STATE_NAME = "nr-reference"  # per mechanism profile: {"reference_dbfs", "calibrated_at"}
 ON_FLASH = (lp.blink(0.4, duty=0.5), 0.8)  # two slow blinks of the status LED
 OFF_FLASH = (lp.blink(0.4, duty=0.5), 0.4)  # one
@@ -74,13 +73,8 @@ class NoiseReductionSwitch:
         """True if the gesture was the NR chord (taken)."""
         if button != CHORD or action != "chord":
             return False
-        if self._refused():
-            return True
-        first = min(("vol_down", "vol_up"), key=self._held_since)
-        undo = getattr(self.player.headphones, "volumes", None)
-        if undo is not None:  # the first button's own press stepped the volume: take it back
-            undo.step(+1 if first == "vol_down" else -1)
-        self.set(not self.on, "button")
+        if not self._refused():
+            self.set(not self.on, "button")
         return True
 
     def toggle(self, reason: str = "panel") -> bool:
@@ -105,10 +99,6 @@ class NoiseReductionSwitch:
             self.player.led_players["status"].flash(lp.blink(0.12), 0.6)
             return True
         return False
-
-    def _held_since(self, button: str) -> float:
-        held = self.player.panel.held.get(button)
-        return held.since if held is not None else float("inf")
 
     def _encoder_follows(self) -> None:
         feed = getattr(getattr(self.player, "recording", None), "feed", None)
