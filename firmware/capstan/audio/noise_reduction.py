@@ -125,11 +125,14 @@ class SlidingBand:
         `padded` is (C, SUB + K·L) float64: SUB samples of history, then the block.
         """
         c = padded.shape[0]
-        s0, s1 = padded.strides
-        windows = np.lib.stride_tricks.as_strided(padded, (c, k, SUB + length),
-                                                  (s0, length * s1, s1))
+        if k == 1:
+            windows = padded
+        else:  # length == SUB: each sub-block with the one before it
+            blocks = padded.reshape(c, k + 1, SUB)
+            windows = np.concatenate([blocks[:, :-1], blocks[:, 1:]], axis=2)
         w = windows.reshape(c * k, SUB + length) @ self._weighting(length)
-        ms = np.einsum("ml,ml->m", w, w).reshape(c, k)
+        w *= w
+        ms = w.sum(axis=1).reshape(c, k)
         log_beta = self._log_beta * length / SUB
         steps = np.arange(k) * log_beta
         levels = np.maximum.accumulate(np.log(ms * (1.0 / length) + _TINY) - steps, axis=1)
@@ -177,7 +180,8 @@ class SlidingBand:
 
 _TRI: dict[int, np.ndarray] = {}
 _R_MARGIN = 2e-3  # r is kept this far (relative) from where a pole is zero: |pole| ≥ 1e-3
-_ODD: dict[int, np.ndarray] = {}
+_EXPONENTS: dict[int, np.ndarray] = {}
+_ALTERNATING: dict[int, np.ndarray] = {}
 
 
 def _recursion(u: np.ndarray, a: np.ndarray, prev_out: np.ndarray) -> np.ndarray:
@@ -192,20 +196,23 @@ def _recursion(u: np.ndarray, a: np.ndarray, prev_out: np.ndarray) -> np.ndarray
     tri = _TRI.get(length)
     if tri is None:
         tri = _TRI[length] = np.tril(np.ones((length, length))).T
-        _ODD[length] = (np.arange(length) % 2 == 1)
-    powers = np.exp(np.log(np.abs(a))[..., None] * np.arange(length))  # |a|^i
+        _EXPONENTS[length] = np.arange(length, dtype=float)
+        _ALTERNATING[length] = np.where(np.arange(length) % 2 == 1, -1.0, 1.0)
+    # a^i: |a|^i by exp (pow() of a negative base is thirty times slower), then the signs
+    powers = np.exp(np.log(np.abs(a))[..., None] * _EXPONENTS[length])
     negative = a < 0
     if negative.any():
-        powers = np.where(negative[..., None] & _ODD[length], -powers, powers)
+        powers *= np.where(negative[..., None], _ALTERNATING[length], 1.0)
     s = (u / powers) @ tri  # Σ_{j≤i} u[j]·a^−j
     ends = s[:, :, -1] * powers[:, :, -1]  # zero-state outputs at the ends
     last = powers[:, :, -1] * a  # a^L
     ends[:, 0] += last[:, 0] * prev_out
-    step = last.copy()
+    step = np.maximum(last, 1e-100)
     d = 1
     while d < min(k, 16):
         ends[:, d:] += step[:, d:] * ends[:, :-d]
-        step[:, d:] = step[:, d:] * step[:, :-d]
+        # products under 1e-100 are kept at it: far below any effect, never subnormal (slow)
+        step[:, d:] = np.maximum(step[:, d:] * step[:, :-d], 1e-100)
         d *= 2
     carried = np.empty((c, k))
     carried[:, 0] = prev_out
