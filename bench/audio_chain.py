@@ -3,9 +3,10 @@
     .venv/bin/python bench/audio_chain.py [--seconds S]
 
 The full chain per period: decode the capture's S32_LE bytes → DC block and
-tape EQ (Type II, the costlier path) → meters → analysis tap → volume and
-mute → output router → encode to S16_LE bytes for the DAC. Figures are for
-one core of this machine; goals: ≥ 200× real time at 1024 frames,
+tape EQ (Type II, the costlier path) → [B-type NR decoder] → meters →
+analysis tap → volume and mute → output router → encode to S16_LE bytes for
+the DAC, timed with NR off and with NR on. Figures are for one core of this
+machine; goals: ≥ 200× real time at 1024 frames (NR off and on),
 ≤ 50 µs fixed cost per period, ready ≤ 0.5 s after the interpreter starts,
 RSS ≤ 80 MB.
 """
@@ -26,7 +27,7 @@ RATE = 48000
 SIZES = (64, 128, 256, 512, 1024, 2048)
 
 
-def time_per_period(frames: int, seconds: float) -> float:
+def time_per_period(frames: int, seconds: float, nr: bool = False) -> float:
     from capstan.audio.chain import AudioChain
     from capstan.board.alsa import decode, encode
     from capstan.sim.clock import SimulatedTimeLoop
@@ -35,9 +36,12 @@ def time_per_period(frames: int, seconds: float) -> float:
     capture = Capture()
     chain = AudioChain(capture, DacBytes(), loop, volume=0.7, gated=False)
     chain.set_tape_type("II")
+    chain.set_nr(nr)
     chain.start()
     t = np.arange(frames * 64) / RATE
-    tone = (0.25 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    # music-like: a 1 kHz tone and treble that comes and goes (the NR's band slides)
+    treble = 0.05 * np.sin(2 * np.pi * 7000 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))
+    tone = (0.2 * np.sin(2 * np.pi * 1000 * t) + treble).astype(np.float32)
     raws = [encode(np.stack([tone[i:i + frames]] * 2, axis=1), "S32_LE")
             for i in range(0, len(tone), frames)]
     on_block = capture.cb
@@ -96,18 +100,20 @@ def main() -> int:
     args = parser.parse_args()
     asyncio.set_event_loop_policy(None)
     print("audio chain, 48 kHz stereo, S32_LE in → S16_LE out, one core")
-    times = {}
-    for frames in SIZES:
-        times[frames] = time_per_period(frames, args.seconds)
-    print(f"{'frames':>7} {'µs/period':>10} {'× real time':>12} {'core % at 48 kHz':>17}")
-    for frames, t in times.items():
-        rtf = frames / RATE / t
-        print(f"{frames:>7} {t * 1e6:>10.1f} {rtf:>12.0f} {100 / rtf:>16.2f}%")
-    x = np.array(list(times), float)
-    y = np.array(list(times.values())) * 1e6
-    slope, fixed = np.polyfit(x, y, 1)
-    print(f"fixed cost per period {fixed:.1f} µs (+ {slope * 1000:.1f} µs per 1000 frames; "
-          f"least squares over {', '.join(map(str, SIZES))} frames)")
+    for nr in (False, True):
+        times = {}
+        for frames in SIZES:
+            times[frames] = time_per_period(frames, args.seconds, nr)
+        print(f"NR {'on (B-type decoder)' if nr else 'off'}")
+        print(f"{'frames':>7} {'µs/period':>10} {'× real time':>12} {'core % at 48 kHz':>17}")
+        for frames, t in times.items():
+            rtf = frames / RATE / t
+            print(f"{frames:>7} {t * 1e6:>10.1f} {rtf:>12.0f} {100 / rtf:>16.2f}%")
+        x = np.array(list(times), float)
+        y = np.array(list(times.values())) * 1e6
+        slope, fixed = np.polyfit(x, y, 1)
+        print(f"fixed cost per period {fixed:.1f} µs (+ {slope * 1000:.1f} µs per 1000 frames; "
+              f"least squares over {', '.join(map(str, SIZES))} frames)")
     s = startup()
     print(f"start-up to ready on the simulated board: {s['ready']:.3f} s after the first line "
           f"of the interpreter ({s['ready_from_spawn']:.3f} s from spawn; a bare interpreter "

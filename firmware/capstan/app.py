@@ -71,6 +71,7 @@ class Player:
         """`load_counter()`/`save_counter(state)` keep the tape counter over a restart;
         `state` (a StateStore) keeps the headphones and the volume per output."""
         from capstan.audio.chain import AudioChain
+        from capstan.audio.nr_switch import NoiseReductionSwitch
         from capstan.audio.tape_eq import tape_type_from_notches
         from capstan.bluetooth.player import Headphones
         from capstan.intelligence import TapeIntelligence
@@ -115,6 +116,7 @@ class Player:
         self.headphones = Headphones(self, state)  # the simulator may bind its service first
         self.recording = Recorder(self, state)  # arming, level, marks: docs/recording.md
         self.intelligence = TapeIntelligence(self, state)  # docs/tape-intelligence.md
+        self.nr = NoiseReductionSwitch(self, state)  # B-type NR per cassette: nr_switch.py
         self.store = state  # flushed by safe_stop() before a power-off
         self.power = PlayerPower.from_config(self, config.get("power"))  # docs/power.md
         self.started = False
@@ -142,6 +144,7 @@ class Player:
             self._show_leds()
         self.intelligence.start()  # after the cassette check: a cassette found in is kept
         self.recording.start()  # after the tape intelligence: it shares the cassette's TOC
+        self.nr.start()  # after both: it keeps its setting in the cassette's memory
         self._watch = self.loop.call_later(WATCH_PERIOD, self._watchdog)
         await self.power.start()  # last: a critical battery runs safe_stop() on the devices
         self.started = True
@@ -157,6 +160,7 @@ class Player:
         self.record_relay.release()
         self.mechanism.off()
         self._save_now()
+        self.nr.stop()
         self.recording.stop()  # the recording's TOC closed and saved
         self.intelligence.stop()  # the take being digitized is finished
         self.panel.close()
@@ -192,6 +196,8 @@ class Player:
 
     def _gesture(self, g: Gesture) -> None:
         self.bus.publish(ButtonEvent(g.button, g.action))
+        if self.nr.gesture(g.button, g.action):  # PAIR+PLAY switches the noise reduction
+            return
         if self.recording.gesture(g):  # REC arms, PLAY starts, VOL sets the record level
             return
         self.headphones.gesture(g.button, g.action)  # PAIR, PAIR+STOP, VOL+/VOL-
@@ -405,4 +411,5 @@ class Player:
                 "mode": self.mechanism.mode.value, "length": c.length,
                 "calibrated": c.calibrated,
                 "remaining": None if c.remaining is None else round(c.remaining, 1),
-                "tape": self.intelligence.status(), "power": self.power.status()}
+                "tape": self.intelligence.status(), "power": self.power.status(),
+                "nr": self.nr.status()}

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "capstan.control.cli",      # status, press, hold, pair, events
     "capstan.selftest",         # selftest
     "capstan.analysis.cli",     # analyze
+    "capstan.audio.nr_cli",     # nr
     "capstan.recording.cli",    # record
     "capstan.update.cli",       # update
     "capstan.config_file",      # config

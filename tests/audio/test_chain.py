@@ -161,3 +161,36 @@ def test_switching_outputs_fades_each_one(rig: Rig) -> None:
     switched = [e for e in rig.events if e["type"] == "audio_output"]
     assert [e["output"] for e in switched] == ["bluetooth", "jack", "bluetooth", "jack"]
     assert switched[-1]["reason"] == "bluetooth lost"
+
+
+def test_noise_reduction_switches_with_a_crossfade_and_tells() -> None:
+    """A quiet 5 kHz tone (−40 dB re reference): decoding cuts it by the B-type's ~9.7 dB;
+    switching on and off while it plays never steps more than the tone itself does."""
+    rig = Rig(gated=False)
+    rig.signal = tone(10.0, 5000.0, -52.0)
+    natural = 10 ** (-52 / 20) * 2 * math.pi * 5000 / RATE
+    rig.play(0.5)
+    rig.chain.set_nr(True, "test")
+    rig.play(0.5)
+    on = rig.jack.signal[-RATE // 10:]
+    rig.chain.set_nr(False, "test")
+    rig.play(0.3)
+    off = rig.jack.signal[-RATE // 10:]
+    out = rig.jack.signal
+    assert largest_step(out[RATE // 10:]) < natural * 1.3
+    cut = 20 * math.log10(np.abs(off).max() / np.abs(on).max())
+    assert 9.0 < cut < 10.5
+    kinds = [e for e in rig.events if e["type"] == "noise_reduction"]
+    assert [e["on"] for e in kinds] == [True, False]
+    assert kinds[0]["reference_dbfs"] == -12.0 and kinds[0]["reason"] == "test"
+    assert rig.chain.status()["nr"] == "off"
+    rig.close()
+
+
+def test_noise_reduction_rests_while_the_adc_hears_line_in(rig: Rig) -> None:
+    rig.chain.set_nr(True)
+    rig.transport("recording")
+    rig.play(0.5)
+    assert rig.chain._nr_mix.target == 0.0 and rig.chain.status()["nr"] == "on"
+    rig.transport("playing")
+    assert rig.chain._nr_mix.target == 1.0

@@ -87,3 +87,20 @@ def test_not_toml_at_all(tmp_path: Path) -> None:
 def test_the_wiring_table_in_hardware_readme_is_current() -> None:
     readme = DEFAULT_PATH.parent / "README.md"
     assert update_readme(readme, load_board(), check=True), "run tools/wiring-table"
+
+
+def test_the_nr_section_gives_the_b_type_reference_level() -> None:
+    nr = load_board().nr
+    assert nr is not None and nr.reference_dbfs == pytest.approx(-12.04, abs=0.01)
+    raw = copy.deepcopy(RAW)
+    raw.pop("nr")
+    assert parse_board(raw, Path("board.toml")).nr is None  # optional: the default then
+
+
+def test_a_bad_nr_value_is_named() -> None:
+    assert "nr.preamp_gain_db" in mutate(lambda r: r["nr"].update(preamp_gain_db=120))
+    assert "nr.head_mv" in mutate(lambda r: r["nr"].update(head_mv=1.0))
+    assert "nr.adc_full_scale_vrms" in mutate(lambda r: r["nr"].update(adc_full_scale_vrms="1"))
+    # each value in range, but together they put the reference level out of reach
+    msg = mutate(lambda r: r["nr"].update(preamp_gain_db=85.0, head_output_mv=5.0))
+    assert "[nr]" in msg and "dBFS" in msg

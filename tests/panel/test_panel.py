@@ -185,3 +185,22 @@ def test_tools_sim_starts_with_the_demo_mixtape_in_the_well(tmp_path: Path) -> N
             await until(pilot, lambda: bench.player.deck.state.value == "playing", "playing")
 
     run(script())
+
+
+def test_the_nr_key_switches_the_b_type_decoder_and_the_readout_says_so(tmp_path: Path) -> None:
+    app = panel(tmp_path)
+
+    async def script() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            bench = app.bench
+            assert bench is not None
+            await until(pilot, lambda: bench.started, "the bench started")
+            assert bench.player.audio.nr_on is False
+            await pilot.press("n")
+            await until(pilot, lambda: bench.player.audio.nr_on, "NR on")
+            await until(pilot, lambda: "B on" in str(app.query_one(Transport).render()),
+                        "the readout shows NR on")
+            await pilot.press("n")
+            await until(pilot, lambda: not bench.player.audio.nr_on, "NR off")
+
+    run(script())

@@ -1,4 +1,5 @@
-"""`capstan analyze`: wow & flutter and track detection on a WAV file, and the test tone.
+"""`capstan analyze`: wow & flutter and track detection on a WAV file, the test tone, and
+the B-type curves.
 
 Imports nothing heavy at module level; numpy comes in when a command runs.
 """
@@ -43,6 +44,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tt.add_argument("--rate", type=int, choices=(44100, 48000), default=48000)
     tt.add_argument("--force", action="store_true", help="replace an existing file")
     tt.set_defaults(func=run_test_tone)
+
+    nr = sub.add_parser("nr", help="the B-type encoder's static response at the standard's "
+                                   "levels and frequencies")
+    nr.add_argument("--json", action="store_true", help="print JSON")
+    nr.add_argument("--reference-dbfs", type=_in(-60, 0, "dBFS"), default=None, metavar="L",
+                    help="dBFS (sine peak) of a 400 Hz tone at the reference flux "
+                         "(default: the board's)")
+    nr.set_defaults(func=run_nr_curves)
 
 
 def _in(lo: float, hi: float, unit: str) -> Callable[[str], float]:
@@ -107,4 +116,30 @@ def run_tracks(args: argparse.Namespace) -> int:
         print("no sound above the hiss")
     for t in tracks:
         print(f"track {t.number:2d}  {t.start:9.3f} s – {t.end:9.3f} s  ({t.end - t.start:7.2f} s)")
+    return 0
+
+
+def run_nr_curves(args: argparse.Namespace) -> int:
+    import math
+
+    from capstan.audio.nr_cli import default_reference_dbfs
+    from capstan.audio.nr_measure import STANDARD_FREQS_HZ, STANDARD_LEVELS_DB, static_response
+    from capstan.errors import ConfigError
+
+    level = default_reference_dbfs() if args.reference_dbfs is None else args.reference_dbfs
+    if not math.isfinite(level) or not -60.0 <= level <= 0.0:
+        raise ConfigError(f"--reference-dbfs must be -60..0 dBFS, got {level:g}")
+    table = static_response(STANDARD_LEVELS_DB, STANDARD_FREQS_HZ, 48000, level)
+    if args.json:
+        print(json.dumps({"reference_dbfs": round(level, 2), "rate": 48000,
+                          "levels_db": list(STANDARD_LEVELS_DB),
+                          "freqs_hz": list(STANDARD_FREQS_HZ),
+                          "boost_db": [[round(float(v), 2) for v in row] for row in table]}))
+        return 0
+    print(f"B-type encoder, static response (dB of boost); levels re the reference level "
+          f"({level:.2f} dBFS at 400 Hz), steady tones, 48 kHz")
+    print("level dB " + "".join(f"{f / 1000:>8.1f}k" if f >= 1000 else f"{f:>8.0f} "
+                                for f in STANDARD_FREQS_HZ))
+    for lv, row in zip(STANDARD_LEVELS_DB, table, strict=True):
+        print(f"{lv:>8.0f} " + "".join(f"{v:>9.2f}" for v in row))
     return 0

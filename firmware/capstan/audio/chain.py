@@ -1,4 +1,4 @@
-"""The audio chain: capture → DC block → tape EQ → meters and tap → volume and mute → outputs.
+"""The audio chain: capture → DC block → tape EQ → B-type NR → meters, tap → volume, mute → outputs.
 
 The chain holds one period back before it writes: when the transport changes,
 the block already captured (from before the change) is faded out, so the
@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from capstan.audio.events import OutputSwitched, TapeEqChanged, Xrun
+from capstan.audio.events import NoiseReductionChanged, OutputSwitched, TapeEqChanged, Xrun
 from capstan.audio.gain import GainRamp, fade
 from capstan.audio.meters import LevelMeter
+from capstan.audio.noise_reduction import DEFAULT_REFERENCE_DBFS, Decoder
 from capstan.audio.outputs import OutputRouter
 from capstan.audio.tap import AnalysisTap
 from capstan.audio.tape_eq import TIME_CONSTANT, HeadFrontEnd
@@ -39,13 +40,15 @@ SETTLE = 0.3  # s after a transport change before sound returns (motor τ 0.12 s
 FADE_IN = 0.02  # s
 VOLUME_RAMP = 0.05  # s for any volume change
 VOLUME_STEP_DB = 2.0
+NR_FADE = 0.03  # s: the crossfade between the undecoded and the decoded sound
 
 
 class AudioChain:
     def __init__(self, capture: CaptureStream, output: PlaybackStream,
                  loop: asyncio.AbstractEventLoop | None = None, bus: EventBus | None = None,
                  volume: float = 0.7, dac: Callable[[bool], None] | None = None,
-                 tape_type: Callable[[], str] | None = None, gated: bool = True) -> None:
+                 tape_type: Callable[[], str] | None = None, gated: bool = True,
+                 nr_reference_dbfs: float = DEFAULT_REFERENCE_DBFS) -> None:
         """`dac(on)` drives the DAC's soft-mute line; `tape_type()` reads the notch switches.
 
         With `gated` (the player), sound only flows in AUDIBLE transport states;
@@ -57,6 +60,9 @@ class AudioChain:
         self.rate = capture.rate
         self.front = HeadFrontEnd(self.rate, capture.channels)
         self.meters = LevelMeter(self.rate, capture.channels)
+        self.nr = Decoder(self.rate, capture.channels, nr_reference_dbfs)
+        self.nr_on = False  # what the user chose (per cassette); decoding also needs the head
+        self._nr_mix = GainRamp(0.0, NR_FADE, self.rate)
         self.tap = AnalysisTap(self.loop, self.rate)
         self.outputs = OutputRouter(output, self._switched)
         self._volume = GainRamp(volume, VOLUME_RAMP, self.rate)
@@ -114,10 +120,31 @@ class AudioChain:
         self._tape_type_heard = tape_type
         self._apply_eq()
 
+    def set_nr(self, on: bool, reason: str = "") -> None:
+        """B-type decoding on or off: a NR_FADE crossfade, so the switch never clicks."""
+        on = bool(on)
+        changed = on != self.nr_on
+        self.nr_on = on
+        self._apply_nr()
+        if changed:
+            self._publish(NoiseReductionChanged(on, self.nr.reference_dbfs, reason))
+
+    def set_nr_reference(self, reference_dbfs: float) -> None:
+        """The digital level of the reference flux (dBFS, sine peak) at the ADC."""
+        self.nr.set_reference(reference_dbfs)
+
+    def _apply_nr(self) -> None:
+        target = 1.0 if self.nr_on and self.transport not in LINE_IN else 0.0
+        if target != self._nr_mix.target:
+            if target and self._nr_mix.value == 0.0:
+                self.nr.reset()  # a cold decoder settles within a sub-block, under the fade
+            self._nr_mix.set(target)
+
     def transport_changed(self, state: str) -> None:
         """Soft mute now; sound returns after SETTLE if `state` is one that plays."""
         self.transport = state
         self._apply_eq()
+        self._apply_nr()
         self.soft_mute()
         if state in AUDIBLE:
             self._schedule_open(SETTLE)
@@ -138,6 +165,11 @@ class AudioChain:
         self.blocks += 1
         n = len(block)
         y = self.front(block)
+        if self._nr_mix.value or self._nr_mix.moving:
+            decoded = self.nr(y)
+            mix = self._nr_mix.render(n)
+            y = decoded if isinstance(mix, float) and mix == 1.0 \
+                else y + mix * (decoded - y)
         if self.insert is not None:
             y = self.insert(y)
         self.meters.feed(y)
@@ -221,5 +253,7 @@ class AudioChain:
         return {"volume": round(self.volume, 3),
                 "volume_db": round(20 * math.log10(self.volume), 1) if self.volume else None,
                 "output": self.outputs.active, "tape_eq": self.front.tape_type,
+                "nr": "on" if self.nr_on else "off",
+                "nr_reference_dbfs": round(self.nr.reference_dbfs, 2),
                 "muted": self._mute.target == 0.0, "xruns": dict(self._xruns),
                 **self.meters.levels()}

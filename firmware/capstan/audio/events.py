@@ -30,3 +30,13 @@ class TapeEqChanged(Event):
     tape_type: str  # "I" | "II" | "IV"
     time_constant_us: int
 
+
+
+@dataclass(frozen=True)
+class NoiseReductionChanged(Event):
+    """The B-type decoder switched on or off (crossfaded, never a click)."""
+
+    type: ClassVar[str] = "noise_reduction"
+    on: bool
+    reference_dbfs: float
+    reason: str = ""  # "button" | "panel" | "cassette" | "control" | ...

@@ -6,6 +6,7 @@ mechanism constant reads it from here.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +130,21 @@ class Alsa:
 
 
 @dataclass(frozen=True)
+class NoiseReduction:
+    """[nr]: what the ADC makes of the tape's reference flux (200 nWb/m, 400 Hz)."""
+
+    head_output_mv: float  # the playhead's output at the reference flux, mV RMS
+    preamp_gain_db: float  # the head preamp's gain at 400 Hz
+    adc_full_scale_vrms: float  # the ADC's full scale, V RMS of a sine
+
+    @property
+    def reference_dbfs(self) -> float:
+        """The reference flux's 400 Hz tone at the ADC: its peak in dBFS."""
+        volts = self.head_output_mv * 1e-3 * 10 ** (self.preamp_gain_db / 20)
+        return 20 * math.log10(volts / self.adc_full_scale_vrms)
+
+
+@dataclass(frozen=True)
 class BoardDescription:
     name: str
     compatible: str
@@ -145,6 +161,7 @@ class BoardDescription:
     mechanism: Mechanism
     source: Path = field(default=DEFAULT_PATH)
     wiring: dict[str, str] = field(default_factory=dict)  # kind of signal -> wire colour
+    nr: NoiseReduction | None = None  # [nr]: the B-type reference level's default
 
 
 def load_board(path: Path | str | None = None) -> BoardDescription:
@@ -160,7 +177,7 @@ def load_board(path: Path | str | None = None) -> BoardDescription:
 def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescription:
     r = _Reader(raw, str(path))
     r.known(raw, "", {"board", "buttons", "switches", "tachometers", "outputs", "leds", "i2c",
-                      "alsa", "mechanism", "wiring"})
+                      "alsa", "mechanism", "wiring", "nr"})
     board = r.table(raw, "board")
     r.known(board, "board", {"name", "compatible", "computer"})
     pins_used: dict[int, str] = {}
@@ -296,13 +313,31 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
         wiring = {kind: r.value(table, kind, "wiring", str, choices=WIRE_COLOURS)
                   for kind in WIRE_KINDS}
 
+    nr = None
+    if "nr" in raw:  # optional: without it the reference level defaults to -12 dBFS
+        table = r.table(raw, "nr")
+        limits = {"head_output_mv": (0.01, 10.0), "preamp_gain_db": (0.0, 90.0),
+                  "adc_full_scale_vrms": (0.1, 10.0)}
+        r.known(table, "nr", set(limits))
+        got = {}
+        for name, (lo, hi) in limits.items():
+            v = float(r.value(table, name, "nr", (int, float)))
+            if not lo <= v <= hi:
+                raise BoardError(f"{path}: nr.{name} must be {lo:g}..{hi:g}, got {v:g}")
+            got[name] = v
+        nr = NoiseReduction(**got)
+        if not -40.0 <= nr.reference_dbfs <= -1.0:
+            raise BoardError(f"{path}: [nr] puts the reference level at "
+                             f"{nr.reference_dbfs:.1f} dBFS; it must be -40..-1 dBFS "
+                             "(check nr.preamp_gain_db)")
+
     return BoardDescription(
         name=r.value(board, "name", "board", str),
         compatible=r.value(board, "compatible", "board", str),
         computer=r.value(board, "computer", "board", str),
         buttons=buttons, switches=switches, tachometers=tachs, outputs=outputs, leds=leds,
         led_driver=led_driver, i2c_bus=bus, i2c=i2c, alsa=alsa_desc, mechanism=mechanism,
-        source=path, wiring=wiring,
+        source=path, wiring=wiring, nr=nr,
     )
 
 

@@ -32,8 +32,10 @@ REPEAT_EVERY = 0.15  # s between repeats
 STUCK_AFTER = 30.0  # s
 BUTTON_DEBOUNCE = 0.012  # s: longer than the longest gap inside 10 ms of contact bounce
 # Chords replace their buttons' own presses: REC+PLAY records, PAIR+STOP (held 5 s)
-# forgets the headphones without STOP's long press ejecting the cassette.
-CHORDS = {frozenset(("rec", "play")): "rec+play", frozenset(("pair", "stop")): "pair+stop"}
+# forgets the headphones without STOP's long press ejecting the cassette, PAIR+PLAY
+# (PAIR held, PLAY pressed) switches the B-type noise reduction (audio/nr_switch.py).
+CHORDS = {frozenset(("rec", "play")): "rec+play", frozenset(("pair", "stop")): "pair+stop",
+          frozenset(("pair", "play")): "pair+play"}
 REPEATING = ("vol_up", "vol_down")
 
 

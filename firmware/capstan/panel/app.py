@@ -54,6 +54,7 @@ KEYS: list[tuple[str, str, str]] = [
     ("t", "turn over", "flip"),
     ("x", "fault…", "fault"),
     ("h", "headphones pairing", "headphones"),
+    ("n", "B-type NR", "nr"),
     ("q", "quit", "quit"),
 ]
 _SHOWN = {"plus": "+", "minus": "-"}
@@ -212,6 +213,14 @@ class PanelApp(App[int]):
             why = bench.player.headphones.unavailable or NOT_YET
             bench.note(f"headphones: no simulated Bluetooth ({why})")
             self.notify(f"No simulated Bluetooth headphones: {why}", title="headphones")
+
+    def action_nr(self) -> None:
+        """The B-type noise reduction on or off for the cassette in the well (PAIR+PLAY)."""
+        bench = self.bench
+        if bench is None:
+            return
+        on = bench.player.nr.toggle("panel")
+        bench.note(f"B-type noise reduction {'on' if on else 'off'}")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         name = event.button.id or ""

@@ -98,7 +98,10 @@ class Transport(Readout):
             t.append("speed      ", "grey70")
             t.append(f"{bench.deck.motion.speed:+.2f}× nominal\n")
         t.append("volume     ", "grey70")
-        t.append(f"{_volume(p):.0%}")
+        t.append(f"{_volume(p):.0%}\n")
+        t.append("NR         ", "grey70")
+        t.append("B on" if getattr(getattr(p, "audio", None), "nr_on", False) else "off",
+                 "bold" if getattr(getattr(p, "audio", None), "nr_on", False) else "")
         self.show_text(t)
 
 

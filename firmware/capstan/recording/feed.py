@@ -41,6 +41,9 @@ class RecordFeed:
         self.block_start = block_start
         self.level = RecordLevel(rate, channels, tape_type)
         self.gate = GainRamp(0.0, FEED_FADE, rate)
+        # the B-type encoder (audio/noise_reduction.py) when the cassette records with NR:
+        # after the level and the fader, so the tape holds exactly the encoded feed
+        self.encoder: Callable[[np.ndarray], np.ndarray] | None = None
         self.source: BlockSource | None = None
         self.listen: Listener | None = None
         self.blocks = 0
@@ -56,8 +59,10 @@ class RecordFeed:
         y = self.level(block)
         gain = self.gate.render(n)
         if isinstance(gain, float):
-            return y if gain == 1.0 else y * np.float32(gain)
-        return y * gain
+            y = y if gain == 1.0 else y * np.float32(gain)
+        else:
+            y = y * gain
+        return y if self.encoder is None else self.encoder(y)
 
     # the gate -------------------------------------------------------------
     def open(self) -> None:
