@@ -319,15 +319,11 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
         limits = {"head_output_mv": (0.01, 10.0), "preamp_gain_db": (0.0, 90.0),
                   "adc_full_scale_vrms": (0.1, 10.0)}
         r.known(table, "nr", set(limits))
-        got = {}
-        for name, (lo, hi) in limits.items():
-            v = float(r.value(table, name, "nr", (int, float)))
-            if not lo <= v <= hi:
-                raise BoardError(f"{path}: nr.{name} must be {lo:g}..{hi:g}, got {v:g}")
-            got[name] = v
+        got = {name: float(r.number(table, name, "nr", lo, hi))
+               for name, (lo, hi) in limits.items()}
         nr = NoiseReduction(**got)
         if not -40.0 <= nr.reference_dbfs <= -1.0:
-            raise BoardError(f"{path}: [nr] puts the reference level at "
+            raise BoardFileError(f"{path}: [nr] puts the reference level at "
                              f"{nr.reference_dbfs:.1f} dBFS; it must be -40..-1 dBFS "
                              "(check nr.preamp_gain_db)")
 
