@@ -43,7 +43,7 @@ def test_encode_then_decode_gives_the_file_back(tmp_path: Path,
 def test_bad_input_is_refused_with_one_line(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "junk.wav").write_text("not a wav")
-    assert main(["nr", "decode", str(tmp_path / "junk.wav"), str(tmp_path / "o.wav")]) == 1
+    assert main(["nr", "decode", str(tmp_path / "junk.wav"), str(tmp_path / "o.wav")]) == 2
     err = capsys.readouterr().err.strip()
     assert "junk.wav" in err and len(err.splitlines()) == 1
     _music(tmp_path / "in.wav")

@@ -42,7 +42,7 @@ from capstan.state.store import MAX_FILE, StateError
 
 PRINT = base64.b64encode(bytes(range(32))).decode()  # two frames of a fingerprint
 NAMES = ("counter", "volumes", "headphones", "cassettes", "cassette-current", "cassette-c1",
-         "speed-trim", "update-shown")
+         "speed-trim", "update-shown", "nr-reference")
 VALID: dict[str, Any] = {
     "counter": {"cassette": True, "length": "C60", "calibrated": True, "position": 312.5,
                 "played": 40.0},
@@ -52,9 +52,10 @@ VALID: dict[str, Any] = {
     "cassette-current": {"toc": {"A": {"marks": [[61.0, "recorded"]], "start": 2.0,
                                        "end": None}, "B": None}},
     "cassette-c1": {"toc": {"A": {"marks": [], "start": None, "end": None}},
-                    "speed_trim": 0.004},
+                    "speed_trim": 0.004, "nr": True},
     "speed-trim": {"speed_trim": -0.002},
     "update-shown": {"result": "ab" * 32},
+    "nr-reference": {"reference": {"reference_dbfs": -12.04, "calibrated_at": 1780000000}},
 }
 
 json_leaf = (st.none() | st.booleans() | st.integers(-(10**20), 10**20)

@@ -36,7 +36,7 @@ _SIDE = Record({}, optional={
 
 CASSETTE = Record({}, optional={
     "toc": Record({}, optional={"A": OneOf(Null(), _SIDE), "B": OneOf(Null(), _SIDE)}),
-    "speed_trim": TRIM})
+    "speed_trim": TRIM, "nr": Bool()})  # nr: B-type decoding on for this cassette
 
 FINGERPRINT_BANDS = 16  # bytes per frame of a fingerprint (capstan.analysis.fingerprint)
 
@@ -70,6 +70,9 @@ LAYOUTS: dict[str, Schema] = {
     "cassette": CASSETTE,  # cassette-current, cassette-c1, …: a TOC and a trim
     "speed-trim": Record({}, optional={"speed_trim": TRIM}),  # the deck's own
     "update-shown": Record({}, optional={"result": Text(128)}),  # capstan.update.leds
+    # the B-type reference level per mechanism profile (capstan.audio.nr_switch)
+    "nr-reference": MapOf(Record({"reference_dbfs": Number(-60, 0)},
+                                 optional={"calibrated_at": Number(0, 1e12)}), Text(64)),
 }
 
 
