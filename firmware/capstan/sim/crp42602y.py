@@ -33,6 +33,7 @@ WIND_SPEED = 20.0  # s of tape per s in FF/REW (about 95 s for a C60 side)
 HUB_RADIUS = 0.011  # m
 THICKNESS = 18e-6  # m, a C60
 NOMINAL = 0.047625  # m/s
+STEP = 0.05  # s, the longest step of the physics (gear arrivals and tape ends are exact)
 
 
 @dataclass(frozen=True)
@@ -117,24 +118,23 @@ class Crp42602y:
     def advance(self, t: float) -> None:
         """Run the mechanism from `now` to t."""
         while self.now < t:
-            step = min(t, self.now + 0.01)
-            if self.gear == "to_function" and step >= self._turn_at + FUNCTION_TURN:
-                step = max(self.now, self._turn_at + FUNCTION_TURN)
-                at = self._turn_at
-                self.function = Function(self._level(at + HEAD_DIR_AT), self._level(at + LIFT_AT),
-                                         self._level(at + REEL_AT))
-                self.gear = "function"
-                self.landed.append(self.function)
-            elif self.gear == "to_stop" and step >= self._turn_at + RETURN_TURN:
-                step = max(self.now, self._turn_at + RETURN_TURN)
-                self.gear, self.function = "stop", None
-                self.landed.append(None)
+            step = min(t, self.now + STEP)
+            turn = {"to_function": FUNCTION_TURN, "to_stop": RETURN_TURN}.get(self.gear)
+            land = turn is not None and step >= self._turn_at + turn
+            if land:
+                step = max(self.now, self._turn_at + turn)
             v = self.tape_speed()
             if self._moving and not v:
                 self.stopped_at = self.now
             self._moving = bool(v)
+            if v:  # stop exactly at the end of the tape
+                room = (self.duration - self.position) if v > 0 else self.position
+                if self.now + room / abs(v) <= self.now:  # within rounding of the end
+                    self.position = self.duration if v > 0 else 0.0
+                    self.stopped_at, self._moving, v = self.now, False, 0.0
+                step = min(step, max(self.now, self.now + room / abs(v or 1.0)))
             dt = step - self.now
-            if v:
+            if v and dt > 0:
                 on_reel = self.position if v > 0 else self.duration - self.position
                 omega_turns = abs(v) * NOMINAL / (2 * math.pi * self._radius(on_reel)) * dt
                 before = self._phase
@@ -142,4 +142,19 @@ class Crp42602y:
                 for k in range(math.floor(before) + 1, math.floor(self._phase) + 1):
                     self.edges.append(self.now + (k - before) / (self._phase - before) * dt)
                 self.position = min(self.duration, max(0.0, self.position + v * dt))
+                if self.position in (0.0, self.duration):
+                    self.stopped_at, self._moving = step, False
             self.now = step
+            if land:
+                self._land()
+
+    def _land(self) -> None:
+        """The gear ends its turn: in the function its cam read, or back at stop."""
+        if self.gear == "to_function":
+            at = self._turn_at
+            self.function = Function(self._level(at + HEAD_DIR_AT), self._level(at + LIFT_AT),
+                                     self._level(at + REEL_AT))
+            self.gear = "function"
+        else:
+            self.gear, self.function = "stop", None
+        self.landed.append(self.function)

@@ -76,6 +76,11 @@ class ProfileDeck:
         self.dispatch(tp.CassetteIn(tab=self.model.rec_tab("A"),
                                     tab_other=self.model.rec_tab("B")))
 
+    def eject(self) -> None:
+        self.model.advance(self.loop.time())
+        self.model.cassette = False
+        self.dispatch(tp.CassetteOut())
+
     def press(self, button: str, gesture: str = "press") -> None:
         self.dispatch(tp.Press(button, gesture))
 
