@@ -120,3 +120,21 @@ def test_bad_board_choices_are_refused_in_one_line(tmp_path: Path, text: str,
     with pytest.raises(ConfigError) as err:
         parse_scenario(text, tmp_path / "s.toml")
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_reference_transport_events_carry_side_and_direction(tmp_path: Path) -> None:
+    report = run("""
+[cassette]
+length = "C60"
+[run]
+until = 3
+[[step]]
+at = 0.5
+press = "play"
+[[step]]
+at = 2
+press = "rew"
+""", tmp_path)
+    moves = [(e["state"], e["side"], e["direction"]) for e in report["events"]
+             if e["type"] == "transport"]
+    assert ("playing", "A", "forward") in moves and ("rewind", "A", "backward") in moves
