@@ -10,6 +10,7 @@ board's `stop_window`; after a mode change the motor has START_GRACE to start.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 SILENCE_PERIODS = 3.0
@@ -32,3 +33,17 @@ class RotationWatch:
         if last_edge is None or last_edge < driven_since:
             return now - driven_since > START_GRACE
         return now - last_edge > self.silence(period)
+
+
+def position_from_turns(turns: float, seconds: float, speed: float, hub_radius: float,
+                        thickness: float) -> float:
+    """Seconds of tape on the take-up reel, from one sensor: `turns` of the take-up counted
+    over `seconds` of play at `speed` (m/s). The tape passes at the known speed, so the
+    mean radius of the pack over the window is r = speed·seconds / (2π·turns); the pack is
+    a spiral, so it holds π(r² − hub²) / thickness metres of tape. The result is the
+    position at the middle of the window."""
+    if turns <= 0 or seconds <= 0:
+        raise ValueError("the take-up must have turned during the window")
+    r = speed * seconds / (2 * math.pi * turns)
+    metres = math.pi * max(0.0, r * r - hub_radius * hub_radius) / thickness
+    return metres / speed

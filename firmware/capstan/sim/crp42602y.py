@@ -58,6 +58,7 @@ class Crp42602y:
     tab_b: bool = True
     position: float = 0.0  # s of side A's tape on side A's take-up reel
     stalled: bool = False  # the take-up reel is held (the tape is being eaten)
+    speed_error: float = 0.0  # the capstan's, in play: 0.01 = 1 % fast
     gear: str = "stop"  # stop | to_function | function | to_stop
     function: Function | None = None
     motor: bool = False
@@ -104,7 +105,7 @@ class Crp42602y:
         f = self.function
         if not (self.motor and self.gear == "function" and f and self.cassette) or f.stressed:
             return 0.0
-        v = PLAY_SPEED if f.head_on else WIND_SPEED
+        v = PLAY_SPEED * (1 + self.speed_error) if f.head_on else WIND_SPEED
         v = v if f.reel_fwd else -v
         if self.stalled:
             return 0.0
