@@ -144,3 +144,15 @@ def test_a_gear_that_does_not_return_is_stopped_safely(rig: Rig) -> None:
     rig.run(2.0)
     assert rig.errors == ["the function gear did not return to stop"]
     assert not rig.part.motor and not rig.pulls[-1][1]
+
+
+def test_after_a_safety_stop_the_same_mode_runs_the_motor_again(rig: Rig) -> None:
+    rig.mech.set_mode(Mode.PLAY, "B")
+    rig.run(1.0)
+    rig.mech.off()  # the end of the side: the motor is cut, the gear stays in play B
+    assert not rig.part.motor and rig.part.function == Function(True, True, False)
+    pulls = len(rig.pulls)
+    rig.mech.set_mode(Mode.PLAY, "B")
+    rig.run(0.5)
+    assert rig.part.motor and rig.mech.mode == Mode.PLAY
+    assert len(rig.pulls) == pulls  # no sequence needed: the gear is there

@@ -113,10 +113,12 @@ class Crp42602yMechanism:
             return
         mode, side = self._wanted
         target = gear_for(mode, side)
-        if target == self.gear and self.gear is not None:
-            self._wanted = None
+        if target == self.gear and self.gear is not None:  # already there (after a Halt:
+            self._wanted = None                           # the motor was cut, the gear stayed)
             self.mode, self.side = mode, side
             self._busy = False
+            if not self.motor_on:
+                self._set_motor(True)
             return
         self._busy = True
         delay = 0.0
