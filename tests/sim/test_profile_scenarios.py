@@ -138,3 +138,29 @@ press = "rew"
     moves = [(e["state"], e["side"], e["direction"]) for e in report["events"]
              if e["type"] == "transport"]
     assert ("playing", "A", "forward") in moves and ("rewind", "A", "backward") in moves
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_the_crp42602y_example_plays_one_round(tmp_path: Path) -> None:
+    from capstan.sim.scenario import load_scenario
+
+    report = run_scenario(load_scenario(EXAMPLES / "crp42602y-one-round.toml"), tmp_path)
+    moves = [(e["state"], e["side"]) for e in report["events"] if e["type"] == "transport"]
+    assert moves == [("stopped", "A"), ("playing", "A"), ("playing", "B"), ("stopped", "B")]
+    assert report["final"]["side"] == "B" and report["final"]["position"] == 0.0
+
+
+def test_the_mechanical_example_follows_the_keys(tmp_path: Path) -> None:
+    from capstan.sim.scenario import load_scenario
+
+    report = run_scenario(load_scenario(EXAMPLES / "mechanical-keys.toml"), tmp_path)
+    ev = report["events"]
+    states = [e["state"] for e in ev if e["type"] == "transport"]
+    assert states == ["stopped", "playing", "stopped", "rewind"]
+    refused = [e["action"] for e in ev if e["type"] == "refused"]
+    assert refused == ["play", "record"]
+    ends = [e for e in ev if e["type"] == "safety"]
+    assert [e["what"] for e in ends] == ["end"] and ends[0]["t"] < 20.0
+    assert report["final"]["transport"] == "rewind"
