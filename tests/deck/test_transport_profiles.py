@@ -143,3 +143,33 @@ def test_a_key_down_when_the_cassette_goes_in_starts_at_once() -> None:
     assert deck.state == State.NO_CASSETTE
     deck, cmds = run(deck, tp.CassetteIn())
     assert deck.state == State.PLAYING and tp.SetMode(Mode.PLAY, "A") in cmds
+
+
+KEY_SETS = [frozenset(k) for k in ((), ("play",), ("ff",), ("rew",), ("rec",), ("play", "rec"),
+                                   ("ff", "rec"))]
+EXPECT = {(): State.STOPPED, ("play",): State.PLAYING, ("ff",): State.FAST_FORWARD,
+          ("rew",): State.REWIND, ("rec",): State.STOPPED, ("play", "rec"): State.RECORDING,
+          ("ff", "rec"): State.FAST_FORWARD}
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("keys", KEY_SETS, ids=lambda k: "+".join(sorted(k)) or "none")
+@pytest.mark.parametrize("tab", [True, False])
+def test_every_key_in_every_state(state: State, keys: frozenset[str], tab: bool) -> None:
+    deck = Deck(state=state, caps=HAND, tab=tab)
+    new, cmds = tp.step(deck, Keys(keys), 1.0)
+    if state in (State.NO_CASSETTE, State.EJECTING):
+        assert new.state == state and cmds == []
+        return
+    want = EXPECT[tuple(sorted(keys))]
+    if want == State.RECORDING and not tab:
+        want = State.PLAYING
+        assert tp.Refuse("record", tp.PROTECTED) in cmds
+    assert new.state == want
+    if new.mode() != deck.mode():
+        assert tp.SetMode(new.mode(), "A") in cmds
+
+
+def test_keys_do_nothing_on_a_mechanism_the_firmware_moves() -> None:
+    deck, _ = run(Deck(caps=CRP), tp.CassetteIn())
+    assert tp.step(deck, Keys(frozenset({"play"})), 1.0) == (deck, [])
