@@ -106,7 +106,10 @@ class Player:
             dac=self.dac.set,  # the chain mutes the DAC around every transport change
             tape_type=lambda: tape_type_from_notches(self.switches["notch_type2"].is_active,
                                                      self.switches["notch_type4"].is_active))
-        self.deck = tp.Deck(auto_rewind=bool(config["transport"]["auto_rewind"]))
+        table = d.mechanism.table
+        self.deck = tp.Deck(auto_rewind=bool(config["transport"]["auto_rewind"]),
+                            caps=d.mechanism.capabilities,
+                            reverse=getattr(table, "reverse", "one_way") if table else "one_way")
         self.tape_counter = TapeCounter(d.mechanism)
         self.safety = ReelWatch()
         self.load_counter, self.save_counter = load_counter, save_counter
@@ -140,7 +143,8 @@ class Player:
             self._cassette_in()
         else:
             self._save({"cassette": False})
-            self.bus.publish(TransportChanged(self.deck.state.value))
+            d = self.deck
+            self.bus.publish(TransportChanged(d.state.value, d.side, d.direction))
             self._show_leds()
         self.intelligence.start()  # after the cassette check: a cassette found in is kept
         self.recording.start()  # after the tape intelligence: it shares the cassette's TOC
@@ -268,7 +272,8 @@ class Player:
                 self.bus.publish(CounterCalibrated())
         if self.deck.state != before.state:
             self.adc_mux.set(self.deck.state in tp.RECORD_STATES)
-            self.bus.publish(TransportChanged(self.deck.state.value))
+            d = self.deck
+            self.bus.publish(TransportChanged(d.state.value, d.side, d.direction))
             self._save_now()
         if self.deck.state != before.state or self.deck.fault != before.fault:
             self._show_leds()

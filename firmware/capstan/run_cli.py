@@ -49,6 +49,11 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides)
     kind = config["player"]["board"]
     description = load_board(args.board_file or config["player"]["board_file"] or None)
+    profile = description.mechanism.profile
+    if profile != "reference":  # its pins carry other signals: never drive them as the reference's
+        raise ConfigError(f'{description.source}: mechanism.profile = "{profile}": the player '
+                          "drives the reference mechanism; this profile runs in the simulator's "
+                          "scenarios ([board] mechanism)")
     state_dir = state_dir_for(config, args.state_dir)
     socket_path = Path(args.socket) if args.socket else daemon_socket(kind,
                                                                       config["player"]["socket"])
@@ -120,6 +125,11 @@ def _safe_outputs(args: argparse.Namespace) -> int:
                else GpioOutput(factory, out.pin))  # both drive low when opened
         pin.write(0)
         print(f"{role} (GPIO {out.pin}): off")
+    for table in description.mechanism.tables.values():  # e.g. the CRP42602Y's solenoid line
+        for sig in table.signals.values():
+            if sig.output and sig.pin not in {o.pin for o in description.outputs.values()}:
+                GpioOutput(factory, sig.pin).write(0)
+                print(f"mechanism.{table.profile}.{sig.name} (GPIO {sig.pin}): off")
     # Leave the pins driven low: closing them would hand them back to the pull-downs,
     # which is also safe, but a driven low survives a missing resistor.
     return 0

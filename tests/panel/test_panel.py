@@ -37,6 +37,7 @@ def test_keys_drive_the_transport_and_the_counter_moves(
             assert states[-1] == "playing"
             assert bench.deck.position > 0.2
             assert "PLAYING" in str(app.query_one(Transport).render())
+            assert "A ▶ forward" in str(app.query_one(Transport).render())
             await pilot.press("s")
             await until(pilot, lambda: states[-1] == "stopped", "stop")
             counter = bench.player.counter

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from capstan import schema
+from capstan.board.profiles import CAPABILITIES, ProfileTable, parse_profile_table, profile_name
+from capstan.deck.transport import Capabilities
 from capstan.errors import BoardFileError, ConfigError
 
 BUTTON_ROLES = ("play", "stop", "ff", "rew", "rec", "pair", "vol_up", "vol_down")
@@ -117,6 +119,17 @@ class Mechanism:
     wind_spindle_rpm: float
     wind_duty: float
     cassettes: dict[str, CassetteSpec]
+    tables: dict[str, ProfileTable] = field(default_factory=dict)  # [mechanism.<profile>]
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the fitted mechanism can do (the transport is told this)."""
+        return CAPABILITIES[self.profile]
+
+    @property
+    def table(self) -> ProfileTable | None:
+        """The fitted profile's own pins and constants (None for the reference)."""
+        return self.tables.get(self.profile)
 
 
 @dataclass(frozen=True)
@@ -289,7 +302,7 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
     mech = r.table(raw, "mechanism")
     numbers = ("nominal_speed", "hub_radius", "leader", "play_duty", "motor_time_constant",
                "wind_spindle_rpm", "wind_duty")
-    r.known(mech, "mechanism", {"profile", "cassettes", *numbers})
+    r.known(mech, "mechanism", {"profile", "cassettes", "crp42602y", "mechanical", *numbers})
     values = {name: r.number(mech, name, "mechanism", *MECHANISM_RANGES[name])
               for name in numbers}
     cass_table = r.table(mech, "cassettes", "mechanism")
@@ -302,9 +315,20 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
         minutes = r.number(entry, "minutes", key, 1, 120, unit="minutes per side")
         thickness = r.number(entry, "thickness", key, 3e-6, 40e-6, unit="m")
         cassettes[length] = CassetteSpec(length, minutes, thickness)
-    mechanism = Mechanism(profile=r.value(mech, "profile", "mechanism", str,
-                                          choices=("direct-drive",)),
-                          cassettes=cassettes, **values)
+    if "profile" not in mech:
+        raise r.fail("missing mechanism.profile")
+    role_pins = {who: pin for pin, who in pins_used.items()}
+    try:
+        profile = profile_name("mechanism.profile", mech["profile"])
+        tables = {name: parse_profile_table(name, mech[name], pins_used, role_pins.get,
+                                            BUS_PINS, SAFE_OUTPUT_PINS)
+                  for name in ("crp42602y", "mechanical") if name in mech}
+    except ConfigError as exc:
+        raise r.fail(str(exc)) from None
+    if profile != "reference" and profile not in tables:
+        raise r.fail(f"missing [mechanism.{profile}] (the pins and constants of "
+                     f"mechanism.profile = \"{profile}\")")
+    mechanism = Mechanism(profile=profile, cassettes=cassettes, tables=tables, **values)
 
     wiring: dict[str, str] = {}
     if "wiring" in raw:  # optional: a description without it still runs the player

@@ -12,6 +12,8 @@ from capstan.events import Event
 class TransportChanged(Event):
     type: ClassVar[str] = "transport"
     state: str
+    side: str = "A"  # the side facing the head
+    direction: str = "still"  # forward | backward | still: the tape past the head
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ waits until it has spun down before the head closes, the idler swings in or the
 direction pin flips. `off()` is the safety stop: everything at once, no ramps.
 
 The timings are a `Profile`. "direct-drive" is the reference build's mechanism
-(hardware/BOM.md); docs/transport.md describes how a solenoid-sequenced mechanism
-(the CRP42602Y) fits the same seam.
+(hardware/BOM.md); the solenoid-sequenced CRP42602Y speaks the same verbs in
+devices/crp42602y.py, a walkman's mechanism in devices/hand_mechanism.py.
 """
 
 from __future__ import annotations

@@ -84,6 +84,9 @@ class Transport(Readout):
         state = p.deck.state.value.replace("_", " ").upper()
         t = Text()
         t.append(f"{state}\n", "bold reverse" if state != "STOPPED" else "bold")
+        arrow = {"forward": "▶", "backward": "◀", "still": "■"}[p.deck.direction]
+        t.append("side       ", "grey70")
+        t.append(f"{p.deck.side} {arrow} {p.deck.direction}\n", "bold")
         t.append("counter    ", "grey70")
         t.append(f"{clock(p.counter)}\n", "bold")
         remaining = getattr(p, "remaining", None)  # the firmware's estimate, once it has one

@@ -15,6 +15,11 @@ REPORT_VERSION = 1
 
 def run_scenario(scenario: Scenario, out_dir: Path, seed: int = 0,
                  board: BoardDescription | None = None) -> dict[str, Any]:
+    profile = scenario.mechanism or (board.mechanism.profile if board else "reference")
+    if profile != "reference":
+        from capstan.board.description import load_board
+        from capstan.sim.profile_runner import run_profile_scenario
+        return run_profile_scenario(scenario, board or load_board(), profile, seed)
     session = SimSession(out_dir, seed=seed, board=board)
     outputs = {"jack": str(out_dir / "jack.wav")}
     try:

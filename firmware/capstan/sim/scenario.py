@@ -16,12 +16,18 @@ from capstan.bluetooth.pairing import WINDOW
 from capstan.bluetooth.player import PAIR_HOLD
 from capstan.bluetooth.remote import REMOTE_BUTTONS
 from capstan.board.description import BUTTON_ROLES, CASSETTE_LENGTHS, Mechanism, load_board
+from capstan.board.profiles import profile_name
+from capstan.deck.transport import REVERSE_MODES
 from capstan.errors import ConfigError
 from capstan.sim.deck import FAULTS
 from capstan.wavfile import WavError, probe_wav
 
 ACTIONS = ("press", "hold", "insert", "eject", "flip", "fault", "headphones",
-           "headphones_button", "headphones_volume")
+           "headphones_button", "headphones_volume", "key")
+KEYS = ("play", "ff", "rew", "rec", "stop")  # a mechanical mechanism's keys
+# the steps a scenario on another profile than the reference can take (sim/profile_runner.py)
+PROFILE_STEPS = ("press", "hold", "insert", "eject", "key", "fault")
+PROFILE_FAULTS = ("stall_take_up", "release_reels", "gear_jam")
 REMOTE_STEPS = ("headphones_button", "headphones_volume")  # need connected headphones
 
 
@@ -44,6 +50,8 @@ class Scenario:
     headphones: list[dict[str, Any]] = field(default_factory=list)
     until: float = 60.0
     steps: list[Step] = field(default_factory=list)
+    mechanism: str | None = None  # [board] mechanism: the profile (None: the board file's)
+    reverse: str | None = None  # [board] reverse (None: the board file's)
 
 
 MAX_UNTIL = 4 * 3600.0  # s of simulated time: a C120 both ways with room; jack.wav < 4 GiB
@@ -73,14 +81,16 @@ SCHEMA: dict[str, dict[str, sc.Checker]] = {
     "battery": {"percent": sc.number(0, 100, unit="%"), "charger": sc.flag},
     "headphones": {"name": sc.text, "address": _address, "pairing_at": _time},
     "run": {"until": sc.number(0.001, MAX_UNTIL, unit="s")},
+    "board": {"mechanism": profile_name, "reverse": sc.choice(*REVERSE_MODES)},
 }
 STEP_KEYS: dict[str, sc.Checker] = {
     "at": _time, "press": sc.choice(*BUTTON_ROLES), "hold": sc.choice(*BUTTON_ROLES),
     "for": sc.number(0, 3600, unit="s"), "insert": sc.true_only, "eject": sc.true_only,
-    "flip": sc.true_only, "fault": sc.choice(*FAULTS), "bounce": sc.number(0, 0.05, unit="s"),
+    "flip": sc.true_only, "fault": sc.choice(*FAULTS, "gear_jam"),
+    "bounce": sc.number(0, 0.05, unit="s"),
     "headphones": sc.choice("drop", "back", "stranger"),
     "headphones_button": sc.choice(*REMOTE_BUTTONS), "headphones_volume": sc.number(0, 1),
-    "address": _address}
+    "address": _address, "key": sc.choice(*KEYS)}
 
 
 def _table(name: str, raw: Any, files_from: Path) -> dict[str, Any]:
@@ -135,6 +145,10 @@ def _parse(raw: dict[str, Any], path: Path, mechanism: Mechanism | None) -> Scen
         sc_.headphones.append({"pairing_at": 0.0, **entry})
     if "run" in raw:
         sc_.until = _table("run", raw["run"], base).get("until", sc_.until)
+    if "board" in raw:
+        chosen = _table("board", raw["board"], base)
+        sc_.mechanism, sc_.reverse = chosen.get("mechanism"), chosen.get("reverse")
+    profile = sc_.mechanism or (mechanism or load_board().mechanism).profile
     steps = raw.get("step", [])
     if not isinstance(steps, list):
         raise ConfigError("step must be an array of tables: [[step]]")
@@ -143,7 +157,27 @@ def _parse(raw: dict[str, Any], path: Path, mechanism: Mechanism | None) -> Scen
         if step.at > sc_.until:
             raise ConfigError(f"step[{i}].at = {step.at:g} is after run.until = "
                               f"{sc_.until:g}: it would never happen")
+        if step.action == "key" and profile != "mechanical":
+            raise ConfigError(f"step[{i}].key: keys belong to a mechanism moved by hand "
+                              '([board] mechanism = "mechanical")')
+        if step.action == "fault":
+            known = (PROFILE_FAULTS if profile == "crp42602y" else PROFILE_FAULTS[:2]
+                     if profile == "mechanical" else FAULTS)
+            if step.value not in known:
+                raise ConfigError(f'step[{i}].fault = "{step.value}": not a fault of the '
+                                  f"simulated {profile} mechanism (its faults: "
+                                  f"{', '.join(known)})")
+        if profile != "reference" and step.action not in PROFILE_STEPS:
+            raise ConfigError(f"step[{i}].{step.action}: not simulated with the {profile} "
+                              f"mechanism (its steps: {', '.join(PROFILE_STEPS)})")
         sc_.steps.append(step)
+    for name in ("line_in", "headphones"):
+        if raw.get(name) and profile != "reference":
+            raise ConfigError(f"{name}: not simulated with the {profile} mechanism (its "
+                              "scenarios drive the transport, without audio)")
+    if sc_.reverse and profile != "crp42602y":
+        raise ConfigError(f'board.reverse = "{sc_.reverse}": only an auto-reverse mechanism '
+                          '([board] mechanism = "crp42602y") turns the side')
     _check_remote_steps(sc_)
     sc_.steps.sort(key=lambda s: s.at)
     return sc_
