@@ -126,7 +126,7 @@ def test_a_400_hz_tone_at_reference_flux_calibrates_the_mechanism(tmp_path: Path
         assert len(notes) == 1
         assert abs(player.nr.reference_dbfs - (-10.0)) < 0.2
         assert abs(player.audio.nr.reference_dbfs - player.nr.reference_dbfs) < 1e-9
-        saved = store.data[STATE_NAME]["direct-drive"]
+        saved = store.data[STATE_NAME]["reference"]
         assert abs(saved["reference_dbfs"] - player.nr.reference_dbfs) < 0.01
         # the next start of the player takes the mechanism's calibration back
         again = NoiseReductionSwitch(player, store)
