@@ -3,11 +3,16 @@
 Every Markdown page of README.md, docs/ and hardware/: each link's target exists (and
 its #anchor is a heading of the page), each repository path it names (firmware/…,
 docs/…, tools/…, `capstan/…` for firmware/capstan/…, a bare NAME.md) exists, and no
-page speaks of how the firmware was developed.
+page speaks of how the firmware was developed. And what the pages claim of the product
+where the product can say it: every `capstan COMMAND [ACTION] --option` they show
+exists in the CLI, the README lists every benchmark and every button chord, and the
+guide counts the blinks the LEDs make.
 """
 
 from __future__ import annotations
 
+import argparse
+import math
 import re
 import subprocess
 from pathlib import Path
@@ -108,3 +113,102 @@ def test_the_check_catches_what_it_is_for(tmp_path: Path) -> None:
     assert slug("3. Bring-up") == "3-bring-up" and slug("The audio clocks") == "the-audio-clocks"
     assert [m.group(1) for m in PATH.finditer("see `tools/install`, docs/x.md.")] == \
         ["tools/install", "docs/x.md"]
+
+
+# What the user's pages claim about the product, kept true by the product itself --------
+
+CODE_SPAN = re.compile(r"`([^`\n]+)`")
+CALL = re.compile(r"(?<![\w./-])capstan (?!capstan\b)([a-z][\w-]*(?: [^`;&]*)?)")
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven"}
+TIMES = {1: "once", 2: "twice"}
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _snippets(text: str) -> list[str]:
+    """The code of a page: its `code spans` and its indented command lines."""
+    return [m.group(1) for m in CODE_SPAN.finditer(text)] + \
+        [line for line in text.splitlines() if line.startswith("    ")]
+
+
+def unknown_commands(text: str) -> list[str]:
+    """Every `capstan COMMAND [ACTION] --option` in the code of `text` that the CLI lacks."""
+    from capstan.cli import build_parser
+
+    top = _subcommands(build_parser())
+    bad = []
+    for snippet in _snippets(text):
+        for m in CALL.finditer(snippet):
+            words = re.split(r"\s[|>]\s", m.group(1))[0].split()
+            name, rest = words[0], words[1:]
+            if name not in top:
+                bad.append(f"capstan {name}")
+                continue
+            parser, nested = top[name], _subcommands(top[name])
+            if nested and rest and re.fullmatch(r"[a-z][\w-]*(\|[a-z][\w-]*)*", rest[0]):
+                actions = rest[0].split("|")  # `capstan nr decode|encode`
+                bad += [f"capstan {name} {a}" for a in actions if a not in nested]
+                if actions[0] in nested:
+                    parser, name, rest = nested[actions[0]], f"{name} {actions[0]}", rest[1:]
+            for word in rest:
+                if word == "capstan":
+                    break
+                option = word.split("=")[0].rstrip(",.)")
+                if option.startswith("--") and option not in parser._option_string_actions:
+                    bad.append(f"capstan {name} {option}")
+    return bad
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_command_and_option_a_page_names_exists(page: Path) -> None:
+    assert not unknown_commands(page.read_text()), \
+        f"{page.relative_to(ROOT)} names what `capstan` does not have"
+
+
+def test_the_command_check_catches_what_it_is_for() -> None:
+    text = ("`capstan bogus`, `capstan status --jsn`, `capstan nr decode|encod IN OUT`\n\n"
+            "    sudo -u capstan capstan selftest --board pi --motr\n"
+            "`capstan status --json | head`, `capstan config check FILE`")
+    assert unknown_commands(text) == ["capstan bogus", "capstan status --jsn",
+                                      "capstan nr encod", "capstan selftest --motr"]
+
+
+def test_the_readme_lists_every_benchmark() -> None:
+    text = (ROOT / "README.md").read_text()
+    listed = re.search(r"bench/<name>\.py` \(([^)]*)\)", text)
+    assert listed, "README.md: the benchmarks' list is gone"
+    names = {n.strip() for n in listed.group(1).replace("\n", " ").split(",")}
+    scripts = {p.stem for p in (ROOT / "bench").glob("*.py")
+               if "__main__" in p.read_text()}  # the others are shared stand-ins
+    assert names == scripts
+
+
+def test_the_readme_button_table_names_every_chord() -> None:
+    from capstan.devices.buttons import CHORDS
+
+    text = (ROOT / "README.md").read_text()
+    named = {m.group(1).lower() for m in re.finditer(r"^\| ([A-Z]+\+[A-Z]+) \|", text, re.M)}
+    assert named == set(CHORDS.values())
+
+
+def _blinks(flash: tuple[object, float]) -> int:
+    pattern, seconds = flash
+    return math.ceil(round(seconds / pattern.period, 6))  # type: ignore[attr-defined]
+
+
+def test_the_blinks_the_guide_counts_are_the_ones_the_leds_make() -> None:
+    from capstan.app import REFUSED_FLASH
+    from capstan.audio.nr_switch import OFF_FLASH, ON_FLASH
+
+    guide = (ROOT / "docs" / "guide.md").read_text()
+    refused = NUMBER_WORDS[_blinks(REFUSED_FLASH)]
+    counts = set(re.findall(r"\b(\w+) quick blinks\b", guide))
+    assert counts == {refused}, f"a refusal makes {refused} quick blinks; the guide says {counts}"
+    on, off = _blinks(ON_FLASH), _blinks(OFF_FLASH)
+    assert f"{NUMBER_WORDS[on]} slow blinks / {NUMBER_WORDS[off]} slow blink" in guide
+    assert f"blinks {TIMES[on]} slowly for on, {TIMES[off]} for off" in guide
