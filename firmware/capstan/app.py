@@ -57,7 +57,7 @@ STATUS_PATTERN = {
     tp.State.RECORD_PAUSED: lp.breathe(2.0), tp.State.EJECTING: lp.blink(1.0, duty=0.2),
 }
 REC_PATTERN = {tp.State.RECORDING: lp.ON, tp.State.RECORD_PAUSED: lp.blink(1.0)}
-REFUSED_FLASH = (lp.blink(0.12), 0.6)  # three quick blinks of the status LED
+REFUSED_FLASH = (lp.blink(0.12), 0.6)  # five quick blinks of the status LED
 FAULT_PATTERN = lp.blink(0.2, duty=0.5)  # status and REC together: a tape-eating stop
 
 

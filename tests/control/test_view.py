@@ -71,3 +71,11 @@ def test_never_raw_json_nor_none_whatever_the_status_holds(changes: dict[str, An
     text = render({**PLAYING, **changes})
     for raw in ("None", "{", "}", "[", "]", "null", "True", "False"):
         assert raw not in text, (raw, text)
+
+
+def test_noise_reduction_reads_in_words() -> None:
+    on = describe({"nr": {"on": True, "reference_dbfs": -11.96, "calibrated": True,
+                          "default_dbfs": -12.04}})
+    assert ("Noise reduction", "B-type decoding on (reference level -12.0 dBFS, calibrated)") in on
+    off = describe({"nr": {"on": False, "reference_dbfs": -12.04, "calibrated": False}})
+    assert ("Noise reduction", "off (reference level -12.0 dBFS, the board's default)") in off

@@ -12,7 +12,7 @@ import argparse
 import json
 from typing import Any
 
-from capstan.control.client import DEFAULT_TIMEOUT
+from capstan.control.client import DEFAULT_TIMEOUT, MAX_HOLD
 
 
 def _client(args: argparse.Namespace, extra: float = 0.0) -> Any:
@@ -72,8 +72,8 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"{text} s: give more than 0 and at most 3600")
+    if not 0 < value <= MAX_HOLD:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text} s: give more than 0 and at most {MAX_HOLD:g}")
     return value
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from capstan.errors import CapstanError
 
 DEFAULT_TIMEOUT = 10.0  # s
+MAX_HOLD = 30.0  # s: the longest hold the daemon carries out
 
 
 class ControlError(CapstanError):

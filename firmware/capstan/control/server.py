@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from capstan.control.client import MAX_HOLD
 from capstan.errors import CapstanError
 from capstan.service.loglimit import LogLimiter
 
@@ -55,7 +56,6 @@ log = logging.getLogger(__name__)
 
 MAX_LINE = 16 * 1024
 EVENT_BACKLOG = 1000  # events queued for one slow follower before it is dropped
-MAX_HOLD = 30.0  # s
 PAIR_HOLD = 3.0  # s: `pair` holds PAIR this long when the player has no pair() of its own
 MAX_CLIENTS = 32  # connections at once
 IDLE_TIMEOUT = 10.0  # s (loop time) a client may take to send a complete line

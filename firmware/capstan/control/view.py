@@ -15,7 +15,7 @@ TRANSPORT = {"no_cassette": "no cassette", "stopped": "stopped", "playing": "pla
              "ejecting": "ejecting"}
 SHOWN = {"transport", "counter", "mode", "length", "calibrated", "remaining", "tape", "power",
          "board", "selftest", "healthy", "problems", "uptime", "state_writes", "socket",
-         "state_dir"}
+         "state_dir", "nr"}
 
 
 def clock(seconds: float) -> str:
@@ -143,6 +143,17 @@ def _power(power: Any) -> list[tuple[str, str]]:
     return [("Power", ", ".join(parts) or "nothing known")]
 
 
+def _noise_reduction(nr: Any) -> list[tuple[str, str]]:
+    if not isinstance(nr, dict) or "on" not in nr:
+        return []
+    text = "B-type decoding on" if nr.get("on") else "off"
+    level = nr.get("reference_dbfs")
+    if isinstance(level, int | float):
+        how = "calibrated" if nr.get("calibrated") else "the board's default"
+        text += f" (reference level {level:.1f} dBFS, {how})"
+    return [("Noise reduction", text)]
+
+
 def describe(status: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, text) lines for a person, in the order one reads them."""
     transport = status.get("transport")
@@ -150,6 +161,7 @@ def describe(status: dict[str, Any]) -> list[tuple[str, str]]:
               and transport in TRANSPORT else words(transport))]
     lines += _tape(status)
     lines += _digitizing(status.get("tape"))
+    lines += _noise_reduction(status.get("nr"))
     lines += _power(status.get("power"))
     if "healthy" in status:
         problems = status.get("problems") or []

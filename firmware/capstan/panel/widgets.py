@@ -89,7 +89,7 @@ class Transport(Readout):
         t.append(f"{p.deck.side} {arrow} {p.deck.direction}\n", "bold")
         t.append("counter    ", "grey70")
         t.append(f"{clock(p.counter)}\n", "bold")
-        remaining = getattr(p, "remaining", None)  # the firmware's estimate, once it has one
+        remaining = p.tape_counter.remaining  # the firmware's estimate, once it has one
         if isinstance(remaining, int | float):
             t.append("remaining  ", "grey70")
             t.append(f"{clock(remaining)}\n", "bold")
