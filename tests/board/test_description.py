@@ -67,6 +67,13 @@ def test_a_bus_pin_is_refused() -> None:
     assert "switches.tab_a.pin 18" in msg and "I2S" in msg
 
 
+def test_a_pwm_faster_than_the_gpio_libraries_is_refused() -> None:
+    msg = mutate(lambda r: r["outputs"]["motor"].update(frequency=20000))
+    assert "outputs.motor.frequency" in msg and "10..10000 Hz" in msg and "20000" in msg
+    msg = mutate(lambda r: r["outputs"]["motor"].update(frequency=True))
+    assert "outputs.motor.frequency" in msg
+
+
 def test_a_typo_in_a_key_is_named() -> None:
     msg = mutate(lambda r: r["mechanism"].update(hub_radious=0.011))
     assert "mechanism.hub_radious" in msg

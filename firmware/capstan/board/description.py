@@ -27,6 +27,9 @@ CASSETTE_LENGTHS = ("C46", "C60", "C90", "C120")
 BUS_PINS = {2: "I2C-1 SDA", 3: "I2C-1 SCL", 18: "I2S BCLK", 19: "I2S LRCLK", 20: "I2S DIN",
             21: "I2S DOUT"}
 SAFE_OUTPUT_PINS = range(9, 28)  # pulled low at reset on every Pi
+# The Pi's GPIO libraries (lgpio, and RPi.GPIO's API over it) time PWM in software, up to
+# 10 kHz; a PWM output asked for more would be refused when the player opens it.
+PWM_FREQUENCIES = (10, 10_000)  # Hz
 # [wiring]: the colour of the wires of each kind of signal (the wiring diagram draws them)
 WIRE_KINDS = ("buttons", "switches", "tachometers", "outputs", "i2c_sda", "i2c_scl",
               "i2s_bclk", "i2s_lrclk", "i2s_din", "i2s_dout")
@@ -207,8 +210,12 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
         r.known(entry, key, {"pin", "kind", "frequency", "label"})
         kind = r.value(entry, "kind", key, str, choices=("pwm", "digital"))
         freq = entry.get("frequency")
-        if kind == "pwm" and not (isinstance(freq, int | float) and 10 <= freq <= 100_000):
-            raise BoardError(f"{path}: {key}.frequency must be 10..100000 Hz for a pwm output")
+        low, high = PWM_FREQUENCIES
+        if kind == "pwm" and not (isinstance(freq, int | float) and not isinstance(freq, bool)
+                                  and low <= freq <= high):
+            raise BoardError(f"{path}: {key}.frequency must be {low}..{high} Hz for a pwm "
+                             f"output, got {freq!r} (the Pi's GPIO libraries, lgpio and "
+                             "RPi.GPIO over it, make PWM in software up to 10 kHz)")
         outputs[role] = OutputPin(role, claim(r.value(entry, "pin", key, int), key, True),
                                   kind == "pwm", float(freq) if freq else None,
                                   entry.get("label", ""))
