@@ -30,6 +30,7 @@ SAFE_OUTPUT_PINS = range(9, 28)  # pulled low at reset on every Pi
 # The Pi's GPIO libraries (lgpio, and RPi.GPIO's API over it) time PWM in software, up to
 # 10 kHz; a PWM output asked for more would be refused when the player opens it.
 PWM_FREQUENCIES = (10, 10_000)  # Hz
+PULLS = ("internal", "external")
 # [wiring]: the colour of the wires of each kind of signal (the wiring diagram draws them)
 WIRE_KINDS = ("buttons", "switches", "tachometers", "outputs", "i2c_sda", "i2c_scl",
               "i2s_bclk", "i2s_lrclk", "i2s_din", "i2s_dout")
@@ -137,6 +138,9 @@ class BoardDescription:
     mechanism: Mechanism
     source: Path = field(default=DEFAULT_PATH)
     wiring: dict[str, str] = field(default_factory=dict)  # kind of signal -> wire colour
+    # "internal": the Pi's pull-ups/downs hold the inputs at rest; "external": the board's
+    # resistors do, and the Pi's are switched off ([gpio] pulls)
+    pulls: str = "internal"
 
 
 def load_board(path: Path | str | None = None) -> BoardDescription:
@@ -154,7 +158,7 @@ def load_board(path: Path | str | None = None) -> BoardDescription:
 def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescription:
     r = _Reader(raw, str(path))
     r.known(raw, "", {"board", "buttons", "switches", "tachometers", "outputs", "leds", "i2c",
-                      "alsa", "mechanism", "wiring"})
+                      "alsa", "mechanism", "wiring", "gpio"})
     board = r.table(raw, "board")
     r.known(board, "board", {"name", "compatible", "computer"})
     pins_used: dict[int, str] = {}
@@ -304,13 +308,19 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
         wiring = {kind: r.value(table, kind, "wiring", str, choices=WIRE_COLOURS)
                   for kind in WIRE_KINDS}
 
+    pulls = "internal"
+    if "gpio" in raw:  # optional: the reference build uses the Pi's own pulls
+        table = r.table(raw, "gpio")
+        r.known(table, "gpio", {"pulls"})
+        pulls = r.value(table, "pulls", "gpio", str, choices=PULLS)
+
     return BoardDescription(
         name=r.value(board, "name", "board", str),
         compatible=r.value(board, "compatible", "board", str),
         computer=r.value(board, "computer", "board", str),
         buttons=buttons, switches=switches, tachometers=tachs, outputs=outputs, leds=leds,
         led_driver=led_driver, i2c_bus=bus, i2c=i2c, alsa=alsa_desc, mechanism=mechanism,
-        source=path, wiring=wiring,
+        source=path, wiring=wiring, pulls=pulls,
     )
 
 
