@@ -162,3 +162,61 @@ if __name__ == "__main__":
     if sys.argv[1:] != ["setup"]:
         raise SystemExit("usage: rig.py setup")
     setup()
+
+
+HEAD_PCM = "hw:CARD=Loopback,DEV=0,SUBDEV=1"  # into the player's capture (the tape head)
+JACK_PCM = "hw:CARD=Loopback,DEV=1,SUBDEV=0"  # out of the player's playback (the jack)
+
+
+class HeadSignal:
+    """The playhead's signal into the player's capture, in real time on a thread:
+    tape hiss (a quiet noise), or a tone."""
+
+    def __init__(self, level: float = 0.01, tone: float | None = None, rate: int = 48000,
+                 period: int = 1024) -> None:
+        import threading
+
+        self.level, self.tone, self.rate, self.period = level, tone, rate, period
+        self._stop = threading.Event()
+        self._opened = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._play, name="head", daemon=True)
+
+    def __enter__(self) -> HeadSignal:
+        self._thread.start()
+        self._opened.wait(10)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _play(self) -> None:
+        import alsaaudio
+        import numpy as np
+
+        try:
+            pcm = alsaaudio.PCM(alsaaudio.PCM_PLAYBACK, alsaaudio.PCM_NORMAL, device=HEAD_PCM,
+                                channels=2, rate=self.rate, format=alsaaudio.PCM_FORMAT_S32_LE,
+                                periodsize=self.period, periods=4)
+        except Exception as exc:
+            self._error = exc
+            return
+        finally:
+            self._opened.set()
+        rng = np.random.default_rng(1)
+        n = 0
+        try:
+            while not self._stop.is_set():
+                if self.tone:
+                    t = (n + np.arange(self.period)) / self.rate
+                    x = self.level * np.sin(2 * np.pi * self.tone * t)
+                else:
+                    x = self.level * rng.standard_normal(self.period)
+                n += self.period
+                block = (np.repeat(x[:, None], 2, axis=1) * 2**31).astype("<i4")
+                pcm.write(block.tobytes())
+        finally:
+            pcm.close()
