@@ -94,3 +94,20 @@ def test_not_toml_at_all(tmp_path: Path) -> None:
 def test_the_wiring_table_in_hardware_readme_is_current() -> None:
     readme = DEFAULT_PATH.parent / "README.md"
     assert update_readme(readme, load_board(), check=True), "run tools/wiring-table"
+
+
+def test_the_virtual_pi_description_loads_with_external_pulls() -> None:
+    vpi = load_board(DEFAULT_PATH.with_name("virtual-pi.toml"))
+    ref = load_board()
+    assert vpi.pulls == "external" and ref.pulls == "internal"
+    assert vpi.i2c_bus == 0 and vpi.alsa.capture.startswith("hw:CARD=Loopback")
+    for group in ("buttons", "switches", "tachometers", "outputs"):
+        assert ({r: p.pin for r, p in getattr(vpi, group).items()}
+                == {r: p.pin for r, p in getattr(ref, group).items()})
+
+
+def test_an_unknown_kind_of_pulls_is_named() -> None:
+    msg = mutate(lambda r: r.update(gpio={"pulls": "strong"}))
+    assert "gpio.pulls" in msg and "internal, external" in msg
+    msg = mutate(lambda r: r.update(gpio={"pull": "external"}))
+    assert "unknown key gpio.pull" in msg

@@ -1,8 +1,8 @@
 """One contract for the pins, over every gpiozero pin factory that loads here.
 
-On the Pi the same tests run over RPi.GPIO/lgpio (`pytest --pi`-style runs are
-part of bring-up); off the Pi those factories refuse to load, so the contract
-runs over gpiozero's own MockFactory and the simulator's SimFactory.
+Here the contract runs over gpiozero's own MockFactory and the simulator's
+SimFactory; tests/vm/test_board_contract.py runs it over gpiozero's lgpio factory
+and RPi.GPIO's API (rpi-lgpio) on the virtual Pi's gpio-sim lines (tools/vm-test).
 """
 
 from __future__ import annotations
@@ -71,3 +71,23 @@ def test_input_edges_arrive_in_the_loop_with_their_levels(rig) -> None:
     loop.run_until_complete(asyncio.sleep(0))
     assert seen == [False, True]
     inp.close()
+
+
+def test_external_pulls_switch_the_pis_own_off(board) -> None:
+    import dataclasses
+
+    from capstan.board import open_gpio
+
+    loop = SimulatedTimeLoop()
+    factory = _PlainMock()
+    try:
+        for pulls, want in (("internal", "up"), ("external", "floating")):
+            pins = open_gpio(factory, dataclasses.replace(board, pulls=pulls), loop)
+            assert factory.pin(board.buttons["play"].pin).pull == want
+            assert factory.pin(board.tachometers["take_up"].pin).pull == want
+            for group in pins.values():
+                for pin in group.values():
+                    pin.close()
+    finally:
+        factory.reset()
+        loop.close()

@@ -14,11 +14,13 @@ from tests.vm.rig import BOARD_FILE
 
 from capstan.control.client import ControlClient
 
+CONFIG = Path(__file__).with_name("capstan.toml")
+
 GUARD = 60.0  # s: only ever a failure guard
 
 
 class PiDaemon:
-    def __init__(self, base: Path, board_file: Path = BOARD_FILE) -> None:
+    def __init__(self, base: Path, board_file: Path = BOARD_FILE, config: Path = CONFIG) -> None:
         self.base = base
         self.socket = base / "control.sock"
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -30,7 +32,8 @@ class PiDaemon:
         self.log = open(base / "daemon.log", "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "capstan", "run", "--board", "pi", "--board-file",
-             str(board_file), "--socket", str(self.socket), "--state-dir", str(base / "state")],
+             str(board_file), "--config", str(config), "--socket", str(self.socket),
+             "--state-dir", str(base / "state")],
             env=env, cwd=base, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_for(self, assignment: str) -> str:
@@ -65,4 +68,10 @@ class PiDaemon:
             self.proc.wait()
         self.notify.close()
         self.log.close()
+        keep = os.environ.get("CAPSTAN_VM_OUT")  # the run's logs, brought back to the host
+        if keep:
+            name = os.environ.get("PYTEST_CURRENT_TEST", "daemon").split(" ")[0]
+            safe = "".join(c if c.isalnum() else "-" for c in name.split("::")[-1])
+            (Path(keep) / f"daemon-{safe}.log").write_bytes((self.base / "daemon.log")
+                                                            .read_bytes())
         return self.proc.returncode

@@ -206,17 +206,16 @@ class HeadSignal:
             return
         finally:
             self._opened.set()
-        rng = np.random.default_rng(1)
-        n = 0
+        # one second of signal, made once and played round (the CPU is the player's)
+        if self.tone:
+            x = self.level * np.sin(2 * np.pi * self.tone * np.arange(self.rate) / self.rate)
+        else:
+            x = self.level * np.random.default_rng(1).standard_normal(self.rate)
+        second = (np.repeat(x[:, None], 2, axis=1) * 2**31).astype("<i4").tobytes()
+        step = self.period * 8
         try:
             while not self._stop.is_set():
-                if self.tone:
-                    t = (n + np.arange(self.period)) / self.rate
-                    x = self.level * np.sin(2 * np.pi * self.tone * t)
-                else:
-                    x = self.level * rng.standard_normal(self.period)
-                n += self.period
-                block = (np.repeat(x[:, None], 2, axis=1) * 2**31).astype("<i4")
-                pcm.write(block.tobytes())
+                for i in range(0, len(second), step):
+                    pcm.write(second[i:i + step])
         finally:
             pcm.close()

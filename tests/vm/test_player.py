@@ -8,6 +8,7 @@ with a timeout that only guards against a hang.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -62,6 +63,8 @@ class EventLog:
                     raise AssertionError(f"no {what} among {self.events}")
 
     def close(self) -> None:
+        self._client._sock.shutdown(socket.SHUT_RDWR)  # wakes the reader thread
+        self._thread.join(GUARD)
         self._client.close()
 
 

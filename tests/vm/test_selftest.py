@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.vm.daemon import CONFIG
 from tests.vm.rig import BOARD_FILE, Header, HeadSignal
 
 GUARD = 120.0  # s: a failure guard
@@ -15,7 +16,7 @@ GUARD = 120.0  # s: a failure guard
 
 def selftest(board_file: Path = BOARD_FILE, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "capstan", "selftest", "--board", "pi",
-                           "--board-file", str(board_file), *extra],
+                           "--board-file", str(board_file), "--config", str(CONFIG), *extra],
                           capture_output=True, text=True, timeout=GUARD)
 
 
