@@ -100,6 +100,7 @@ def test_the_virtual_pi_description_loads_with_external_pulls() -> None:
     vpi = load_board(DEFAULT_PATH.with_name("virtual-pi.toml"))
     ref = load_board()
     assert vpi.pulls == "external" and ref.pulls == "internal"
+    assert vpi.gpio_library == "lgpio" and ref.gpio_library == "auto"
     assert vpi.i2c_bus == 0 and vpi.alsa.capture.startswith("hw:CARD=Loopback")
     for group in ("buttons", "switches", "tachometers", "outputs"):
         assert ({r: p.pin for r, p in getattr(vpi, group).items()}
@@ -109,5 +110,7 @@ def test_the_virtual_pi_description_loads_with_external_pulls() -> None:
 def test_an_unknown_kind_of_pulls_is_named() -> None:
     msg = mutate(lambda r: r.update(gpio={"pulls": "strong"}))
     assert "gpio.pulls" in msg and "internal, external" in msg
+    msg = mutate(lambda r: r.update(gpio={"library": "wiringpi"}))
+    assert "gpio.library" in msg and "auto, lgpio, rpigpio" in msg
     msg = mutate(lambda r: r.update(gpio={"pull": "external"}))
     assert "unknown key gpio.pull" in msg

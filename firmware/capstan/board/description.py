@@ -31,6 +31,7 @@ SAFE_OUTPUT_PINS = range(9, 28)  # pulled low at reset on every Pi
 # 10 kHz; a PWM output asked for more would be refused when the player opens it.
 PWM_FREQUENCIES = (10, 10_000)  # Hz
 PULLS = ("internal", "external")
+GPIO_LIBRARIES = ("auto", "lgpio", "rpigpio")
 # [wiring]: the colour of the wires of each kind of signal (the wiring diagram draws them)
 WIRE_KINDS = ("buttons", "switches", "tachometers", "outputs", "i2c_sda", "i2c_scl",
               "i2s_bclk", "i2s_lrclk", "i2s_din", "i2s_dout")
@@ -141,6 +142,9 @@ class BoardDescription:
     # "internal": the Pi's pull-ups/downs hold the inputs at rest; "external": the board's
     # resistors do, and the Pi's are switched off ([gpio] pulls)
     pulls: str = "internal"
+    # which GPIO library drives the header ([gpio] library): "auto" picks RPi.GPIO's API up
+    # to the Pi 4 and lgpio on the Pi 5; "lgpio" gives every edge the kernel's timestamp
+    gpio_library: str = "auto"
 
 
 def load_board(path: Path | str | None = None) -> BoardDescription:
@@ -308,11 +312,14 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
         wiring = {kind: r.value(table, kind, "wiring", str, choices=WIRE_COLOURS)
                   for kind in WIRE_KINDS}
 
-    pulls = "internal"
+    pulls, library = "internal", "auto"
     if "gpio" in raw:  # optional: the reference build uses the Pi's own pulls
         table = r.table(raw, "gpio")
-        r.known(table, "gpio", {"pulls"})
-        pulls = r.value(table, "pulls", "gpio", str, choices=PULLS)
+        r.known(table, "gpio", {"pulls", "library"})
+        if "pulls" in table:
+            pulls = r.value(table, "pulls", "gpio", str, choices=PULLS)
+        if "library" in table:
+            library = r.value(table, "library", "gpio", str, choices=GPIO_LIBRARIES)
 
     return BoardDescription(
         name=r.value(board, "name", "board", str),
@@ -320,7 +327,7 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
         computer=r.value(board, "computer", "board", str),
         buttons=buttons, switches=switches, tachometers=tachs, outputs=outputs, leds=leds,
         led_driver=led_driver, i2c_bus=bus, i2c=i2c, alsa=alsa_desc, mechanism=mechanism,
-        source=path, wiring=wiring, pulls=pulls,
+        source=path, wiring=wiring, pulls=pulls, gpio_library=library,
     )
 
 
