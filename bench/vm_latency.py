@@ -63,6 +63,16 @@ def wait_off(header: Header, pin: int, quiet: float) -> float:
     raise SystemExit(f"GPIO {pin} never went low for good")
 
 
+def line_active(header: Header, pin: int, seconds: float) -> bool:
+    """Whether the line was high at any moment of `seconds` (a PWM line at any duty > 0)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if header.level(pin):
+            return True
+        time.sleep(POLL / 4)
+    return False
+
+
 def press(header: Header, pin: int) -> float:
     t = time.monotonic()
     header.drive(pin, False)
@@ -119,6 +129,10 @@ def main() -> int:
                 time.sleep(0.3)
                 header.drive(stop, True)
                 time.sleep(0.5)
+            ms = [x * 1000 for x in rises]
+            print(f"press -> motor on ({len(ms)} presses, debounce included): "
+                  f"p50 {percentile(ms, 0.5):.0f} ms, p99 {percentile(ms, 0.99):.0f} ms, "
+                  f"max {max(ms):.0f} ms", flush=True)
             for _ in range(args.ends):
                 halt, last = threading.Event(), [0.0]
                 reels = threading.Thread(target=pulses, args=(header, tachs, 0.04, halt, last),
@@ -129,7 +143,7 @@ def main() -> int:
                 time.sleep(0.3)
                 header.drive(play, True)
                 time.sleep(2.5)  # past the start grace: the reels are judged by their pulses
-                if not any(header.level(motor) for _ in range(200)):
+                if not line_active(header, motor, quiet):
                     halt.set()
                     raise SystemExit("the motor stopped while the bench's reels still turned: "
                                      "the player saw no pulses (see the daemon's log)")
@@ -141,11 +155,7 @@ def main() -> int:
                 time.sleep(0.5)
         finally:
             daemon.stop()
-    ms = [x * 1000 for x in rises]
     me = [x * 1000 for x in ends]
-    print(f"press -> motor on ({len(ms)} presses, debounce included): "
-          f"p50 {percentile(ms, 0.5):.0f} ms, p99 {percentile(ms, 0.99):.0f} ms, "
-          f"max {max(ms):.0f} ms")
     print(f"tape end -> motor off ({len(me)} ends): p50 {percentile(me, 0.5):.0f} ms, "
           f"p99 {percentile(me, 0.99):.0f} ms, max {max(me):.0f} ms "
           f"(mean {statistics.mean(me):.0f} ms)")
