@@ -53,6 +53,15 @@ def installed() -> Iterator[None]:
         if not link.is_symlink():
             link.symlink_to(target)
     sh(str(ROOT / "tools" / "install"), "--no-packages")
+    # The checkout stands in for /opt/capstan/slots/a: the capstan user must reach it (in
+    # this guest's overlay only), and the unit's ProtectHome must not hide it.
+    for top in (ROOT, venv):
+        for d in (top, *top.parents):
+            if not d.stat().st_mode & 0o001:
+                d.chmod(d.stat().st_mode | 0o001)
+    if any(str(p).startswith(("/root/", "/home/", "/run/user/")) for p in (ROOT, venv)):
+        dropin = Path("/etc/systemd/system/capstan.service.d/checkout-in-home.conf")
+        dropin.write_text("[Service]\nProtectHome=read-only\n")
     # The builder's board and configuration: the virtual Pi's
     Path("/etc/capstan/board.toml").write_text(BOARD_FILE.read_text())
     config = (ROOT / "tests" / "vm" / "capstan.toml").read_text().replace(
