@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from capstan.sim.session import SimSession
 settings.register_profile("capstan", deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("capstan")
+
+# tests/vm runs inside the virtual Pi (tools/vm-test), which sets CAPSTAN_VIRTUAL_PI.
+if not os.environ.get("CAPSTAN_VIRTUAL_PI"):
+    collect_ignore = ["vm"]
 
 
 @pytest.fixture(scope="session")

@@ -119,7 +119,7 @@ def _safe_outputs(args: argparse.Namespace) -> int:
     from capstan.board.pi import pin_factory
 
     description = load_board(args.board_file or config["player"]["board_file"] or None)
-    factory = pin_factory()
+    factory = pin_factory(description.gpio_library)
     for role, out in description.outputs.items():
         pin = (GpioPwm(factory, out.pin, out.frequency or 1000) if out.pwm
                else GpioOutput(factory, out.pin))  # both drive low when opened

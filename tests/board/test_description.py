@@ -67,6 +67,13 @@ def test_a_bus_pin_is_refused() -> None:
     assert "switches.tab_a.pin 18" in msg and "I2S" in msg
 
 
+def test_a_pwm_faster_than_the_gpio_libraries_is_refused() -> None:
+    msg = mutate(lambda r: r["outputs"]["motor"].update(frequency=20000))
+    assert "outputs.motor.frequency" in msg and "10 to 10000 Hz" in msg and "20000" in msg
+    msg = mutate(lambda r: r["outputs"]["motor"].update(frequency=True))
+    assert "outputs.motor.frequency" in msg
+
+
 def test_a_typo_in_a_key_is_named() -> None:
     msg = mutate(lambda r: r["mechanism"].update(hub_radious=0.011))
     assert "mechanism.hub_radious" in msg
@@ -104,3 +111,23 @@ def test_a_bad_nr_value_is_named() -> None:
     # each value in range, but together they put the reference level out of reach
     msg = mutate(lambda r: r["nr"].update(preamp_gain_db=85.0, head_output_mv=5.0))
     assert "[nr]" in msg and "dBFS" in msg
+
+
+def test_the_virtual_pi_description_loads_with_external_pulls() -> None:
+    vpi = load_board(DEFAULT_PATH.with_name("virtual-pi.toml"))
+    ref = load_board()
+    assert vpi.pulls == "external" and ref.pulls == "internal"
+    assert vpi.gpio_library == "lgpio" and ref.gpio_library == "auto"
+    assert vpi.i2c_bus == 0 and vpi.alsa.capture.startswith("hw:CARD=Loopback")
+    for group in ("buttons", "switches", "tachometers", "outputs"):
+        assert ({r: p.pin for r, p in getattr(vpi, group).items()}
+                == {r: p.pin for r, p in getattr(ref, group).items()})
+
+
+def test_an_unknown_kind_of_pulls_is_named() -> None:
+    msg = mutate(lambda r: r.update(gpio={"pulls": "strong"}))
+    assert "gpio.pulls" in msg and "internal, external" in msg
+    msg = mutate(lambda r: r.update(gpio={"library": "wiringpi"}))
+    assert "gpio.library" in msg and "auto, lgpio, rpigpio" in msg
+    msg = mutate(lambda r: r.update(gpio={"pull": "external"}))
+    assert "unknown key gpio.pull" in msg

@@ -1,8 +1,8 @@
 """One contract for the pins, over every gpiozero pin factory that loads here.
 
-On the Pi the same tests run over RPi.GPIO/lgpio (`pytest --pi`-style runs are
-part of bring-up); off the Pi those factories refuse to load, so the contract
-runs over gpiozero's own MockFactory and the simulator's SimFactory.
+Here the contract runs over gpiozero's own MockFactory and the simulator's
+SimFactory; tests/vm/test_board_contract.py runs it over gpiozero's lgpio factory
+and RPi.GPIO's API (rpi-lgpio) on the virtual Pi's gpio-sim lines (tools/vm-test).
 """
 
 from __future__ import annotations
@@ -44,11 +44,11 @@ def test_an_output_starts_low_and_follows_writes(rig) -> None:
 
 def test_pwm_starts_at_zero_clamps_and_ends_at_zero(rig) -> None:
     factory, _ = rig
-    pwm = GpioPwm(factory, 12, 20000)
+    pwm = GpioPwm(factory, 12, 10000)
     assert pwm.value == 0.0
     pwm.write(0.25)
     pin = factory.pin(12, pin_class=factory.pwm_pin_class)
-    assert pin.state == pytest.approx(0.25) and pin.frequency == 20000
+    assert pin.state == pytest.approx(0.25) and pin.frequency == 10000
     pwm.write(1.7)
     assert pwm.value == 1.0
     pwm.close()
@@ -71,3 +71,23 @@ def test_input_edges_arrive_in_the_loop_with_their_levels(rig) -> None:
     loop.run_until_complete(asyncio.sleep(0))
     assert seen == [False, True]
     inp.close()
+
+
+def test_external_pulls_switch_the_pis_own_off(board) -> None:
+    import dataclasses
+
+    from capstan.board import open_gpio
+
+    loop = SimulatedTimeLoop()
+    factory = _PlainMock()
+    try:
+        for pulls, want in (("internal", "up"), ("external", "floating")):
+            pins = open_gpio(factory, dataclasses.replace(board, pulls=pulls), loop)
+            assert factory.pin(board.buttons["play"].pin).pull == want
+            assert factory.pin(board.tachometers["take_up"].pin).pull == want
+            for group in pins.values():
+                for pin in group.values():
+                    pin.close()
+    finally:
+        factory.reset()
+        loop.close()

@@ -88,7 +88,8 @@ def open_gpio(factory: Any, description: BoardDescription, loop: asyncio.Abstrac
     d = description
 
     def inp(pin: int, pull: str = "up") -> GpioInput:
-        return GpioInput(factory, pin, loop, pull=pull)
+        # external pull resistors: the Pi's own are switched off, the board holds the level
+        return GpioInput(factory, pin, loop, pull="floating" if d.pulls == "external" else pull)
 
     outputs: dict[str, Any] = {}
     for role, o in d.outputs.items():

@@ -30,6 +30,11 @@ CASSETTE_LENGTHS = ("C46", "C60", "C90", "C120")
 BUS_PINS = {2: "I2C-1 SDA", 3: "I2C-1 SCL", 18: "I2S BCLK", 19: "I2S LRCLK", 20: "I2S DIN",
             21: "I2S DOUT"}
 SAFE_OUTPUT_PINS = range(9, 28)  # pulled low at reset on every Pi
+# The Pi's GPIO libraries (lgpio, and RPi.GPIO's API over it) time PWM in software, up to
+# 10 kHz; a PWM output asked for more would be refused when the player opens it.
+PWM_FREQUENCIES = (10, 10_000)  # Hz
+PULLS = ("internal", "external")
+GPIO_LIBRARIES = ("auto", "lgpio", "rpigpio")
 # [wiring]: the colour of the wires of each kind of signal (the wiring diagram draws them)
 WIRE_KINDS = ("buttons", "switches", "tachometers", "outputs", "i2c_sda", "i2c_scl",
               "i2s_bclk", "i2s_lrclk", "i2s_din", "i2s_dout")
@@ -175,6 +180,12 @@ class BoardDescription:
     source: Path = field(default=DEFAULT_PATH)
     wiring: dict[str, str] = field(default_factory=dict)  # kind of signal -> wire colour
     nr: NoiseReduction | None = None  # [nr]: the B-type reference level's default
+    # "internal": the Pi's pull-ups/downs hold the inputs at rest; "external": the board's
+    # resistors do, and the Pi's are switched off ([gpio] pulls)
+    pulls: str = "internal"
+    # which GPIO library drives the header ([gpio] library): "auto" picks RPi.GPIO's API up
+    # to the Pi 4 and lgpio on the Pi 5; "lgpio" gives every edge the kernel's timestamp
+    gpio_library: str = "auto"
 
 
 def load_board(path: Path | str | None = None) -> BoardDescription:
@@ -190,7 +201,7 @@ def load_board(path: Path | str | None = None) -> BoardDescription:
 def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescription:
     r = _Reader(raw, str(path))
     r.known(raw, "", {"board", "buttons", "switches", "tachometers", "outputs", "leds", "i2c",
-                      "alsa", "mechanism", "wiring", "nr"})
+                      "alsa", "mechanism", "wiring", "nr", "gpio"})
     board = r.table(raw, "board")
     r.known(board, "board", {"name", "compatible", "computer"})
     pins_used: dict[int, str] = {}
@@ -245,7 +256,10 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
         kind = r.value(entry, "kind", key, str, choices=("pwm", "digital"))
         freq = entry.get("frequency")
         if kind == "pwm" or freq is not None:
-            freq = r.number(entry, "frequency", key, 10, 100_000, unit="Hz (a pwm output)")
+            low, high = PWM_FREQUENCIES
+            freq = r.number(entry, "frequency", key, low, high,
+                            unit="Hz (a pwm output: the Pi's GPIO libraries, lgpio and "
+                            "RPi.GPIO over it, make PWM in software up to 10 kHz)")
         outputs[role] = OutputPin(role, claim(r.value(entry, "pin", key, int), key, True),
                                   kind == "pwm", float(freq) if freq else None,
                                   r.label(entry, key))
@@ -351,13 +365,22 @@ def parse_board(raw: dict[str, Any], path: Path = DEFAULT_PATH) -> BoardDescript
                              f"{nr.reference_dbfs:.1f} dBFS; it must be -40..-1 dBFS "
                              "(check nr.preamp_gain_db)")
 
+    pulls, library = "internal", "auto"
+    if "gpio" in raw:  # optional: the reference build uses the Pi's own pulls
+        table = r.table(raw, "gpio")
+        r.known(table, "gpio", {"pulls", "library"})
+        if "pulls" in table:
+            pulls = r.value(table, "pulls", "gpio", str, choices=PULLS)
+        if "library" in table:
+            library = r.value(table, "library", "gpio", str, choices=GPIO_LIBRARIES)
+
     return BoardDescription(
         name=r.value(board, "name", "board", str),
         compatible=r.value(board, "compatible", "board", str),
         computer=r.value(board, "computer", "board", str),
         buttons=buttons, switches=switches, tachometers=tachs, outputs=outputs, leds=leds,
         led_driver=led_driver, i2c_bus=bus, i2c=i2c, alsa=alsa_desc, mechanism=mechanism,
-        source=path, wiring=wiring, nr=nr,
+        source=path, wiring=wiring, nr=nr, pulls=pulls, gpio_library=library,
     )
 
 

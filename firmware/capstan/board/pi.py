@@ -23,10 +23,11 @@ def _is_pi5() -> bool:
         return False
 
 
-def pin_factory() -> Any:
-    """lgpio on a Pi 5 (RPi.GPIO cannot drive its RP1), RPi.GPIO on every earlier Pi."""
+def pin_factory(library: str = "auto") -> Any:
+    """The board's choice ([gpio] library), else lgpio on a Pi 5 (RPi.GPIO cannot drive its
+    RP1) and RPi.GPIO on every earlier Pi."""
     try:
-        if _is_pi5():
+        if library == "lgpio" or (library == "auto" and _is_pi5()):
             from gpiozero.pins.lgpio import LGPIOFactory
 
             return LGPIOFactory()
@@ -46,7 +47,7 @@ def open_pi_board(description: BoardDescription, loop: asyncio.AbstractEventLoop
     from capstan.chips.pca9685 import LedDriver
 
     d = description
-    pins = open_gpio(pin_factory(), d, loop)
+    pins = open_gpio(pin_factory(d.gpio_library), d, loop)
     try:
         bus = SMBus(d.i2c_bus)
     except OSError as exc:

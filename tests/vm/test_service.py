@@ -1,0 +1,133 @@
+"""The player under real systemd in the virtual Pi: installed by tools/install, started from
+its own unit, READY after the self-test, killed by the watchdog when its loop stalls and
+restarted, its outputs low after every stop (ExecStopPost)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.vm.rig import BOARD_FILE, ROOT, Header, HeadSignal, load_chips, rest_inputs
+
+GUARD = 120.0  # s: a failure guard, never a measurement
+UNIT = "capstan.service"
+
+
+def sh(*cmd: str, check: bool = True) -> str:
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=GUARD)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)}: {r.returncode}\n{r.stdout}{r.stderr}")
+    return r.stdout
+
+
+def show(prop: str) -> str:
+    return sh("systemctl", "show", "-P", prop, UNIT).strip()
+
+
+def journal() -> str:
+    return sh("journalctl", "-b", "-u", UNIT, "--no-pager", "-o", "cat", check=False)
+
+
+def wait_until(predicate: Any, what: str) -> None:
+    deadline = time.monotonic() + GUARD  # a failure guard
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen; journal:\n{journal()[-4000:]}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def installed() -> Iterator[None]:
+    """tools/install into the guest; the firmware's slot is this checkout's .venv."""
+    venv = Path(os.environ["CAPSTAN_VENV"])
+    opt = Path("/opt/capstan")
+    (opt / "slots").mkdir(parents=True, exist_ok=True)
+    for link, target in ((opt / "slots" / "a", venv), (opt / "current", Path("slots/a")),
+                         (opt / "good", Path("slots/a"))):
+        if not link.is_symlink():
+            link.symlink_to(target)
+    sh(str(ROOT / "tools" / "install"), "--no-packages")
+    # The checkout stands in for /opt/capstan/slots/a: the capstan user must reach it (in
+    # this guest's overlay only), and the unit's ProtectHome must not hide it.
+    for top in (ROOT, venv):
+        for d in (top, *top.parents):
+            if not d.stat().st_mode & 0o001:
+                d.chmod(d.stat().st_mode | 0o001)
+    if any(str(p).startswith(("/root/", "/home/", "/run/user/")) for p in (ROOT, venv)):
+        dropin = Path("/etc/systemd/system/capstan.service.d/checkout-in-home.conf")
+        dropin.write_text("[Service]\nProtectHome=read-only\n")
+    # The builder's board and configuration: the virtual Pi's
+    Path("/etc/capstan/board.toml").write_text(BOARD_FILE.read_text())
+    config = (ROOT / "tests" / "vm" / "capstan.toml").read_text().replace(
+        "[player]\n", '[player]\nboard_file = "/etc/capstan/board.toml"\n')
+    Path("/etc/capstan/capstan.toml").write_text(config)
+    # the gpio group is new: udev re-reads its rules (and their groups) only when they changed
+    Path("/etc/udev/rules.d/60-capstan-vm.rules").touch()
+    sh("udevadm", "control", "--reload")
+    sh("udevadm", "trigger", "--settle", "--subsystem-match=gpio", "--subsystem-match=i2c-dev")
+    sh("systemctl", "daemon-reload")
+    yield
+    sh("systemctl", "stop", UNIT, check=False)
+
+
+@pytest.fixture
+def service(installed: None, header: Header, vpi: Any) -> Iterator[Header]:
+    load_chips()
+    header.drive(vpi.switches["cassette_in"].pin, False)
+    with HeadSignal():
+        sh("systemctl", "reset-failed", UNIT, check=False)
+        yield header
+        sh("systemctl", "stop", UNIT, check=False)
+    rest_inputs(header, vpi)
+
+
+def outputs_low(header: Header, vpi: Any) -> bool:
+    return all(header.level(o.pin) == 0 for o in vpi.outputs.values())
+
+
+def start() -> None:
+    r = subprocess.run(["systemctl", "start", UNIT], capture_output=True, text=True,
+                       timeout=GUARD)
+    if r.returncode != 0:
+        devices = sh("ls", "-l", "/dev/gpiochip0", "/dev/i2c-0", check=False)
+        raise AssertionError(f"{UNIT} did not start: {r.stderr}{devices}"
+                             f"{sh('id', 'capstan', check=False)}{journal()[-3000:]}")
+
+
+def test_the_unit_is_ready_only_after_the_self_test(service: Header) -> None:
+    start()  # Type=notify: returns once READY=1 came
+    assert show("ActiveState") == "active" and show("SubState") == "running"
+    status = show("StatusText")
+    assert status.startswith("self-test passed"), status
+    assert show("User") == "capstan"
+
+
+def test_a_stalled_loop_is_killed_by_the_watchdog_and_restarted(service: Header,
+                                                                  vpi: Any) -> None:
+    start()
+    pid = int(show("MainPID"))
+    os.kill(pid, signal.SIGSTOP)  # the whole daemon stalls: no more watchdog pings
+    wait_until(lambda: show("MainPID") not in ("0", str(pid)) and show("SubState") == "running",
+               "a restart after the watchdog")
+    assert int(show("NRestarts")) >= 1
+    assert "Watchdog timeout" in journal() or "watchdog" in journal().lower()
+    assert outputs_low(service, vpi)
+
+
+def test_every_output_is_low_after_the_daemon_is_killed(service: Header, vpi: Any) -> None:
+    start()
+    play = vpi.buttons["play"].pin
+    service.drive(play, False)
+    time.sleep(0.3)  # a finger on PLAY
+    service.drive(play, True)
+    assert service.wait_level(vpi.outputs["head_solenoid"].pin, 1), "PLAY did nothing"
+    sh("systemctl", "kill", "--signal=SIGKILL", UNIT)  # a crash in the middle of PLAY
+    wait_until(lambda: "motor (GPIO 12): off" in journal(), "ExecStopPost's safe-outputs")
+    assert outputs_low(service, vpi)
+    assert "record_relay (GPIO 23): off" in journal()
