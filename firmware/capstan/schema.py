@@ -142,6 +142,19 @@ def depth(v: Any, limit: int = MAX_DEPTH) -> int:
     return 1 + max((depth(x, limit - 1) for x in items), default=0)
 
 
+def read_capped(fd: int, limit: int) -> bytes | None:
+    """Read an open file to its end, or None once it has more than `limit` bytes (a file
+    that grows while it is read, or one whose size lies, is never read whole)."""
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = os.read(fd, min(1 << 16, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    return None
+
+
 def read_bytes(path: Path | str, what: str = "file", max_bytes: int = MAX_BYTES) -> bytes:
     """A regular file's bytes: no directory, FIFO, device or endless file is read."""
     path = Path(path)
@@ -162,16 +175,10 @@ def read_bytes(path: Path | str, what: str = "file", max_bytes: int = MAX_BYTES)
         if st.st_size > max_bytes:
             raise ConfigError(f"{path}: {st.st_size} bytes is too big for a {what} "
                               f"(at most {max_bytes})")
-        chunks, size = [], 0
-        while size <= max_bytes:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > max_bytes:
+        data = read_capped(fd, max_bytes)
+        if data is None:
             raise ConfigError(f"{path}: too big for a {what} (at most {max_bytes} bytes)")
-        return b"".join(chunks)
+        return data
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the {what} ({exc.strerror})") from None
     finally:

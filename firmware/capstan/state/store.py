@@ -48,6 +48,7 @@ from typing import Any, ClassVar
 
 from capstan.errors import CapstanError
 from capstan.events import Event, EventBus
+from capstan.schema import read_capped
 from capstan.state.disk import Disk
 from capstan.state.layouts import layout
 from capstan.state.schema import Anything, Schema, SchemaError
@@ -161,16 +162,10 @@ def read_regular(path: Path, limit: int = MAX_FILE) -> bytes:
         if info.st_size > limit:
             raise ValueError(f"it is {info.st_size} bytes, more than the {limit} a state "
                              "file may hold")
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 16, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > limit:
+        data = read_capped(fd, limit)
+        if data is None:
             raise ValueError(f"it is more than the {limit} bytes a state file may hold")
-        return b"".join(chunks)
+        return data
     finally:
         os.close(fd)
 
