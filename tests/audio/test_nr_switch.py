@@ -10,24 +10,13 @@ import numpy as np
 
 from capstan.audio.nr_switch import OFF_FLASH, ON_FLASH, STATE_NAME, NoiseReductionSwitch
 from capstan.intelligence.events import CassetteKnown
+from capstan.intelligence.service import MemoryStore
 from capstan.sim.session import SimSession
 from capstan.sim.wavfile import write_wav
 
 RATE = 48000
 
 
-class DictStore:
-    """A StateStore's load/save, in memory."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def load(self, name: str, default: Any) -> Any:
-        return self.data.get(name, default)
-
-    def save(self, name: str, data: Any) -> bool:
-        self.data[name] = data
-        return True
 
 
 def _chord(session: SimSession) -> list[tuple[Any, float]]:
@@ -112,7 +101,7 @@ def test_a_400_hz_tone_at_reference_flux_calibrates_the_mechanism(tmp_path: Path
     tone = 10 ** (-10.0 / 20) * np.sin(2 * np.pi * 400 * t)
     write_wav(tmp_path / "cal.wav", np.stack([tone, tone], axis=1).astype(np.float32), RATE)
     session = SimSession(tmp_path / "s")
-    store = DictStore()
+    store = MemoryStore()
     try:
         session.make_cassette("C60", "I", side_a=tmp_path / "cal.wav", speed_error=0.01)
         player = session.player
