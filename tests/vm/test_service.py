@@ -59,9 +59,16 @@ def installed() -> Iterator[None]:
         for d in (top, *top.parents):
             if not d.stat().st_mode & 0o001:
                 d.chmod(d.stat().st_mode | 0o001)
+    # (a checkout in a home needs the home readable; one in /tmp needs the real /tmp)
+    dropin = ["[Service]"]
     if any(str(p).startswith(("/root/", "/home/", "/run/user/")) for p in (ROOT, venv)):
-        dropin = Path("/etc/systemd/system/capstan.service.d/checkout-in-home.conf")
-        dropin.write_text("[Service]\nProtectHome=read-only\n")
+        dropin.append("ProtectHome=read-only")
+    if any(str(p).startswith(("/tmp/", "/var/tmp/")) for p in (ROOT, venv)):
+        dropin.append("PrivateTmp=no")
+    if len(dropin) > 1:
+        path = Path("/etc/systemd/system/capstan.service.d/checkout-elsewhere.conf")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(dropin) + "\n")
     # The builder's board and configuration: the virtual Pi's
     Path("/etc/capstan/board.toml").write_text(BOARD_FILE.read_text())
     config = (ROOT / "tests" / "vm" / "capstan.toml").read_text().replace(
