@@ -72,6 +72,27 @@ def test_pair_then_stop_held_is_the_forget_chord_and_never_an_eject(panel) -> No
     assert panel.actions("stop") == []  # no press, no long press (which would eject)
 
 
+def test_play_pressed_while_pair_is_held_is_the_nr_chord(panel) -> None:
+    panel.at(1.0, "pair", True)
+    panel.at(1.3, "play", True)
+    panel.at(1.4, "play", False)
+    panel.at(1.5, "pair", False)
+    panel.run_until(2.0)
+    assert panel.actions("pair+play") == ["chord"]
+    assert panel.actions("play") == []
+
+
+def test_pair_pressed_while_play_is_still_down_is_pairs_own_press(panel) -> None:
+    panel.at(1.0, "play", True)  # a tap of PLAY, its release late
+    panel.at(1.05, "pair", True)  # then a pairing hold
+    panel.at(1.1, "play", False)
+    panel.at(4.0, "pair", False)
+    panel.run_until(5.0)
+    assert panel.actions("pair+play") == []
+    assert panel.actions("play") == ["press", "tap", "release"]
+    assert panel.actions("pair")[:2] == ["press", "long"]
+
+
 def test_a_stuck_button_is_ignored_until_released(panel) -> None:
     panel.at(1.0, "ff", True)
     panel.run_until(1.0 + STUCK_AFTER + 1)

@@ -36,6 +36,10 @@ BUTTON_DEBOUNCE = 0.012  # s: longer than the longest gap inside 10 ms of contac
 # (PAIR held, PLAY pressed) switches the B-type noise reduction (audio/nr_switch.py).
 CHORDS = {frozenset(("rec", "play")): "rec+play", frozenset(("pair", "stop")): "pair+stop",
           frozenset(("pair", "play")): "pair+play"}
+# Chords whose first button must be the one already held: PLAY pressed while PAIR is held
+# switches the noise reduction; PAIR pressed while PLAY is still down (a tap just before a
+# pairing hold) is PAIR's own press, since PLAY has already done its own.
+CHORD_FIRST = {"pair+play": "pair"}
 REPEATING = ("vol_up", "vol_down")
 
 
@@ -114,7 +118,8 @@ class Buttons:
         for pair, chord in CHORDS.items():
             if name in pair:
                 (partner,) = pair - {name}
-                if self.is_held(partner):  # the chord instead of this button's own press
+                if self.is_held(partner) and CHORD_FIRST.get(chord, partner) == partner:
+                    # the chord instead of this button's own press
                     h.in_chord = self.held[partner].in_chord = True
                     h.pressed = False
                     self._emit(chord, "chord", t)
