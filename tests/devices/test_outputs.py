@@ -9,7 +9,7 @@ import pytest
 from capstan.deck.transport import Mode
 from capstan.devices import leds as lp
 from capstan.devices.actuators import Led, Motor, Solenoid
-from capstan.devices.mechanism import PROFILES, TapeMechanism, plan
+from capstan.devices.mechanism import REFERENCE, TapeMechanism, plan
 from capstan.devices.relay import Interlock, RecordRelay, RelayRefused
 from capstan.sim.clock import SimulatedTimeLoop
 
@@ -73,7 +73,7 @@ def test_play_closes_the_head_then_ramps_the_motor(board, loop) -> None:
     assert outs["head"].value == 1.0 and outs["pwm"].value == 0.0
     assert not mech.settled
     run(loop, 1.0)
-    p = PROFILES["direct-drive"]
+    p = REFERENCE
     duties = [v for _, v in outs["pwm"].writes if v > 0]
     assert duties == sorted(duties) and len(duties) >= 3  # a soft start in steps
     assert duties[-1] == pytest.approx(board.mechanism.play_duty)
@@ -116,7 +116,7 @@ def test_off_is_everything_at_once(board, loop) -> None:
 
 
 def test_the_plan_never_moves_the_head_under_a_turning_motor(board) -> None:
-    p = PROFILES["direct-drive"]
+    p = REFERENCE
     for mode in Mode:
         for head, idler, duty, rev in [(True, False, 0.5, False), (False, True, 1.0, True),
                                        (False, True, 1.0, False), (False, False, 0.0, False)]:

@@ -1,6 +1,6 @@
 """Recognising the reference-level calibration tone: 400 Hz at the tape's reference flux.
 
-Calibration tapes (and the lead-in of many B-type recordings) carry a 400 Hz tone at
+Calibration tapes (and the first seconds of many B-type recordings) carry a 400 Hz tone at
 Dolby level, 200 nWb/m. While the tape plays, every block of the analysis tap is
 checked cheaply: its frequency from the (interpolated) zero crossings, its crest
 factor (a pure sine has √2) and its level. HOLD_S seconds of blocks that agree

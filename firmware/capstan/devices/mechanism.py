@@ -9,7 +9,7 @@ coasts on after its drive is cut (a first-order lag, the board's
 waits until it has spun down before the head closes, the idler swings in or the
 direction pin flips. `off()` is the safety stop: everything at once, no ramps.
 
-The timings are a `Profile`. "direct-drive" is the reference build's mechanism
+The timings are a `Profile`; `REFERENCE` is the reference build's mechanism
 (hardware/BOM.md); the solenoid-sequenced CRP42602Y speaks the same verbs in
 devices/crp42602y.py, a walkman's mechanism in devices/hand_mechanism.py.
 """
@@ -40,10 +40,9 @@ class Profile:
     unmute_after: float  # s after the motor reached play speed
 
 
-PROFILES = {
-    "direct-drive": Profile("direct-drive", head_settle=0.05, idler_settle=0.04, ramp_up=0.10,
-                            ramp_down=0.06, unmute_after=0.15),
-}
+# the reference mechanism's timings (board profile "reference")
+REFERENCE = Profile("reference", head_settle=0.05, idler_settle=0.04, ramp_up=0.10,
+                    ramp_down=0.06, unmute_after=0.15)
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ class TapeMechanism:
         self.motor, self.head, self.idler, self.spec = motor, head, idler, spec
         self.loop = loop
         self.mute = mute or (lambda on: None)
-        self.profile = profile or PROFILES.get(spec.profile, PROFILES["direct-drive"])
+        self.profile = profile or REFERENCE
         self.mode = Mode.STOP
         self.speed_trim = 0.0  # fraction added to the play duty (a measured speed error, negated)
         self._pending: set[asyncio.TimerHandle] = set()
