@@ -30,15 +30,19 @@ from capstan.deck.events import (
     TapeTypeDetected,
     TransportChanged,
 )
+from capstan.deck.rotation import RotationWatch
 from capstan.deck.safety import WATCH_PERIOD, ReelWatch
+from capstan.deck.turn_counter import TurnCounter
 from capstan.devices import leds as lp
 from capstan.devices.actuators import Led, Motor, Solenoid, Switch
 from capstan.devices.buttons import BUTTON_DEBOUNCE, Buttons, Gesture
+from capstan.devices.crp42602y import Crp42602yMechanism
 from capstan.devices.debounce import DebouncedInput
 from capstan.devices.mechanism import TapeMechanism
 from capstan.devices.reels import AT_SPEED_AFTER, Reels
 from capstan.devices.relay import Interlock, RecordRelay
 from capstan.devices.tachometer import ReelTachometer
+from capstan.errors import ConfigError
 from capstan.events import EventBus, Refused
 from capstan.power.player import PlayerPower
 
@@ -49,6 +53,10 @@ __all__ = ["ButtonEvent", "Player", "TransportChanged"]
 CounterLoad = Callable[[], dict[str, Any] | None]
 CounterSave = Callable[[dict[str, Any]], None]
 SAVE_EVERY = 5.0  # s between counter saves while the tape moves
+# the CRP42602Y's connector switches, in the roles of the reference's (tab_a and tab_b are
+# the tabs of the mechanism's sides A and B; on the reference, tab_a is the facing side's)
+PROFILE_SWITCHES = {"cassette_detect_sw": "cassette_in", "rec_a_sw": "tab_a",
+                    "rec_b_sw": "tab_b"}
 
 STATUS_PATTERN = {
     tp.State.NO_CASSETTE: lp.DIM, tp.State.STOPPED: lp.ON, tp.State.PLAYING: lp.ON,
@@ -80,22 +88,46 @@ class Player:
         self.board, self.config, self.loop = board, config, loop
         self.bus = bus or EventBus(loop.time)
         d = board.description
+        self.profile = d.mechanism.profile
+        table = d.mechanism.table
+        if self.profile == "mechanical":
+            raise ConfigError(f'{d.source}: mechanism.profile = "mechanical": the player '
+                              "drives the reference and the CRP42602Y; a mechanism moved by "
+                              "hand runs in the simulator's scenarios ([board] mechanism)")
         self.buttons = {r: DebouncedInput(p, d.buttons[r].active_low, loop, BUTTON_DEBOUNCE,
                                           name=r)
                         for r, p in board.buttons.items()}
         self.panel = Buttons(self.buttons, loop, self._gesture)
-        self.switches = {r: DebouncedInput(p, d.switches[r].active_low, loop, 0.02, name=r)
-                         for r, p in board.switches.items()}
-        self.reels = {r: ReelTachometer(p, d.tachometers[r].pulses_per_turn, r)
-                      for r, p in board.tachometers.items()}
-        self.reel_pair = Reels(self.reels["take_up"], self.reels["supply"])
+        inputs = {r: (p, d.switches[r].active_low) for r, p in board.switches.items()}
+        for sig, role in PROFILE_SWITCHES.items():
+            if table is not None and sig in board.signals:
+                inputs[role] = (board.signals[sig], table.signals[sig].active_low)
+        self.switches = {r: DebouncedInput(p, low, loop, 0.02, name=r)
+                         for r, (p, low) in inputs.items()}
         o = board.outputs
-        self.mechanism = TapeMechanism(Motor(o["motor"], o["motor_reverse"]),
-                                       Solenoid(o["head_solenoid"]), Solenoid(o["wind_idler"]),
-                                       d.mechanism, loop)
+        self.rotation: ReelTachometer | None = None  # the CRP42602Y's one sensor
+        self.reel_pair: Reels | None = None  # the reference's two reel tachometers
+        if self.profile == "crp42602y":
+            assert table is not None
+            sig = board.signals
+            self.rotation = ReelTachometer(sig["rotation_sens"], table.pulses_per_turn,
+                                           "rotation")
+            self.reels = {"rotation": self.rotation}
+            gear, low = sig["gear_status_sw"], table.signals["gear_status_sw"].active_low
+            self.mechanism: Any = Crp42602yMechanism(
+                sig["solenoid"].write, lambda on: o["motor"].write(1.0 if on else 0.0),
+                lambda: gear.read() != low, table, loop,
+                release_relay=lambda: self.record_relay.release(), on_error=self._gear_error)
+        else:
+            self.reels = {r: ReelTachometer(p, d.tachometers[r].pulses_per_turn, r)
+                          for r, p in board.tachometers.items()}
+            self.reel_pair = Reels(self.reels["take_up"], self.reels["supply"])
+            self.mechanism = TapeMechanism(Motor(o["motor"], o["motor_reverse"]),
+                                           Solenoid(o["head_solenoid"]),
+                                           Solenoid(o["wind_idler"]), d.mechanism, loop)
         self.record_relay = RecordRelay(o["record_relay"], Interlock(
             recording=lambda: self.deck.state == tp.State.RECORDING,
-            tab_present=lambda: self.deck.tab and self.switches["tab_a"].is_active,
+            tab_present=lambda: self.deck.tab and self.tab_facing(),
             tape_at_speed=self._tape_at_speed))
         self.adc_mux = Switch(o["adc_mux"])
         self.dac = Switch(o["dac_unmute"])
@@ -106,12 +138,16 @@ class Player:
             dac=self.dac.set,  # the chain mutes the DAC around every transport change
             tape_type=lambda: tape_type_from_notches(self.switches["notch_type2"].is_active,
                                                      self.switches["notch_type4"].is_active))
-        table = d.mechanism.table
         self.deck = tp.Deck(auto_rewind=bool(config["transport"]["auto_rewind"]),
                             caps=d.mechanism.capabilities,
-                            reverse=getattr(table, "reverse", "one_way") if table else "one_way")
-        self.tape_counter = TapeCounter(d.mechanism)
+                            reverse=getattr(table, "reverse", "one_way") if table else "one_way",
+                            record_on_b=bool(getattr(table, "record_on_b", True)))
+        self.tape_counter: Any = (TurnCounter(d.mechanism, table.pulses_per_turn)
+                                  if self.rotation is not None and table is not None
+                                  else TapeCounter(d.mechanism))
         self.safety = ReelWatch()
+        self.rotation_watch = RotationWatch(table.stop_window) if table is not None else None
+        self._counted: tuple[float, int] | None = None  # (time, rotation edges) last counted
         self.load_counter, self.save_counter = load_counter, save_counter
         self._saved_at = 0.0
         self._identified: str | None = None
@@ -176,6 +212,13 @@ class Player:
             p.close()
         self.started = False
 
+    def tab_facing(self) -> bool:
+        """The record tab of the side facing the head is present (its switch says so)."""
+        return self.switches["tab_b" if self.deck.side == "B" else "tab_a"].is_active
+
+    def _gear_error(self, reason: str) -> None:
+        self._dispatch(tp.Fault("gear", reason))
+
     # inputs -------------------------------------------------------------------
     def press(self, button: str) -> None:
         """A tap of a button, as if debounced from the panel (the control socket uses this)."""
@@ -222,18 +265,26 @@ class Player:
             else:
                 self._dispatch(tp.CassetteOut())
                 self.tape_counter.reset()
-                self.reel_pair.reset()
+                if self.reel_pair is not None:
+                    self.reel_pair.reset()
                 self._identified = None
                 self._save({"cassette": False})
         elif name == "tab_a" and self.deck.state != tp.State.NO_CASSETTE:
-            self._dispatch(tp.TabChanged(active))
+            self._dispatch(tp.TabChanged(active, "A" if self.rotation is not None else None))
+        elif (name == "tab_b" and self.rotation is not None
+              and self.deck.state != tp.State.NO_CASSETTE):
+            self._dispatch(tp.TabChanged(active, "B"))
         elif name in ("notch_type2", "notch_type4") and self.deck.state != tp.State.NO_CASSETTE:
             self._announce_tape_type()
 
     def _cassette_in(self) -> None:
         for name in ("tab_a", "tab_b", "notch_type2", "notch_type4"):
             self.switches[name].resync()  # they settle together with cassette_in
-        self._dispatch(tp.CassetteIn(tab=self.switches["tab_a"].is_active))
+        if self.rotation is not None:  # each side's tab on its own switch
+            self._dispatch(tp.CassetteIn(tab=self.switches["tab_a"].is_active,
+                                         tab_other=self.switches["tab_b"].is_active))
+        else:
+            self._dispatch(tp.CassetteIn(tab=self.switches["tab_a"].is_active))
         self._announce_tape_type()
 
     def _announce_tape_type(self) -> None:
@@ -255,13 +306,14 @@ class Player:
         for cmd in commands:
             if isinstance(cmd, tp.Halt):
                 self.mechanism.off()
+                self._counted = None
                 self.bus.publish(SafetyStop(cmd.what, cmd.reason))
                 if cmd.what == "tape_eaten":
                     self.tape_counter.forget_position()
                 if cmd.what not in ("end", "start"):
                     log.warning("safety stop: %s: %s", cmd.what, cmd.reason)
             elif isinstance(cmd, tp.SetMode):
-                self.mechanism.set_mode(cmd.mode)
+                self.mechanism.set_mode(cmd.mode, cmd.side)
             elif isinstance(cmd, tp.Refuse):
                 self.bus.publish(Refused(cmd.action, cmd.reason))
                 self.led_players["status"].flash(*REFUSED_FLASH)
@@ -270,7 +322,13 @@ class Player:
             elif isinstance(cmd, tp.AtStart):
                 self.tape_counter.at_start()
                 self.bus.publish(CounterCalibrated())
-        if self.deck.state != before.state:
+        if self.deck.side != before.side and self.deck.state != tp.State.NO_CASSETTE:
+            ended = any(isinstance(c, tp.Halt) and c.what == "end" for c in commands)
+            if ended:  # turned at the end of a side: the other side is at its start
+                self.tape_counter.at_start()
+            elif hasattr(self.tape_counter, "turned"):
+                self.tape_counter.turned()
+        if self.deck.state != before.state or self.deck.side != before.side:
             self.adc_mux.set(self.deck.state in tp.RECORD_STATES)
             d = self.deck
             self.bus.publish(TransportChanged(d.state.value, d.side, d.direction))
@@ -291,6 +349,10 @@ class Player:
         is that of the reels' last sampled edge, and the tape moves one second per second
         from there (an audio block's time maps to tape by its sample clock, not by when the
         loop got round to it)."""
+        if self.reel_pair is None:
+            at = self._counted[0] if self._counted is not None else None
+            playing = self.mechanism.at_speed(t)
+            return self.counter + ((t - at) if playing and at is not None else 0.0)
         at = self.reel_pair.sampled_at
         return self.counter + (t - (at if at is not None else self.edges_until()))
 
@@ -305,6 +367,11 @@ class Player:
     def _tape_at_speed(self) -> bool:
         m = self.mechanism
         now = self.edges_until()
+        if self.rotation is not None:  # the gear settled in play, the take-up turning
+            r, since = self.rotation, m.drive_since
+            return (m.at_speed(now) and now - since >= AT_SPEED_AFTER / 2
+                    and r.last_edge is not None and r.last_edge > since
+                    and now - r.last_edge <= 0.2)
         return (m.mode == tp.Mode.PLAY and m.settled and now - m.drive_since >= AT_SPEED_AFTER / 2
                 and self.reel_pair.moving(now, m.drive_since))
 
@@ -316,6 +383,9 @@ class Player:
         self._watch = self.loop.call_later(WATCH_PERIOD, self._watchdog)
         now = self.edges_until()
         self._dispatch(tp.Tick())
+        if self.rotation is not None:
+            self._watch_rotation(now)
+            return
         mode, since = self.deck.mode(), self.mechanism.drive_since  # not while it spins down
         if mode != tp.Mode.STOP:
             r = self.reel_pair
@@ -328,6 +398,37 @@ class Player:
         if self.deck.state == tp.State.RECORDING and not self.record_relay.is_engaged:
             self.record_relay.try_engage()
         self._count(now)
+
+    def _watch_rotation(self, now: float) -> None:
+        """One rotation sensor: the tape stopped while driven is the end of the side (or
+        a stall: one sensor cannot tell them apart, both stop the motor)."""
+        m, r, watch = self.mechanism, self.rotation, self.rotation_watch
+        assert r is not None and watch is not None
+        if self.deck.moving and m.settled and m.mode != tp.Mode.STOP:
+            since = m.drive_since
+            if watch.stopped(since, now, r.last_edge, r.edge_period(since)):
+                self._dispatch(tp.TapeStopped("end" if self.deck.direction == "forward"
+                                              else "start"))
+        self.record_relay.enforce()
+        if self.deck.state == tp.State.RECORDING and not self.record_relay.is_engaged:
+            self.record_relay.try_engage()
+        self._count_rotation(now)
+
+    def _count_rotation(self, now: float) -> None:
+        r, m = self.rotation, self.mechanism
+        assert r is not None
+        if self.deck.state == tp.State.NO_CASSETTE:
+            self._counted = None
+            return
+        prev, self._counted = self._counted, (now, r.count)
+        if prev is None:
+            return
+        at_speed = m.at_speed(now) and m.at_speed(prev[0])
+        forward = m.mode != tp.Mode.REWIND
+        self.tape_counter.observe(r.count - prev[1], forward, at_speed,
+                                  now - prev[0] if at_speed else 0.0)
+        if self.deck.moving and self.loop.time() - self._saved_at >= SAVE_EVERY:
+            self._save_now()
 
     def _count(self, now: float) -> None:
         if self.deck.state == tp.State.NO_CASSETTE:

@@ -40,21 +40,30 @@ class Board:
     i2c: I2CBus
     capture: CaptureStream
     playback: PlaybackStream
+    # the fitted mechanism profile's own signals ([mechanism.<profile>]), by name
+    signals: dict[str, DigitalIn | DigitalOut] = field(default_factory=dict)
     deck: Any = None  # the SimDeck on the simulated board
     # The time up to which every input edge has been delivered (None: the loop's time;
     # the simulated board's physics may be behind a late loop, see SimDeck.edges_until)
     edges_until: Callable[[], float] | None = None
     _closers: list[Any] = field(default_factory=list)
 
+    @property
+    def output_signals(self) -> list[str]:
+        table = self.description.mechanism.table
+        return [n for n, sig in table.signals.items() if sig.output] if table else []
+
     def close(self) -> None:
         """Everything off and released; safe to call twice."""
-        for out in self.outputs.values():
+        for out in [*self.outputs.values(),
+                    *(self.signals[n] for n in self.output_signals if n in self.signals)]:
             try:
                 out.write(0)
             except Exception:
                 pass
         for closer in [*self.leds.values(), *self.outputs.values(), *self.buttons.values(),
-                       *self.switches.values(), *self.tachometers.values(), *self._closers]:
+                       *self.switches.values(), *self.tachometers.values(),
+                       *self.signals.values(), *self._closers]:
             try:
                 closer.close()
             except Exception:
@@ -82,25 +91,39 @@ def open_board(kind: str, description: BoardDescription, loop: asyncio.AbstractE
 
 def open_gpio(factory: Any, description: BoardDescription, loop: asyncio.AbstractEventLoop,
               ) -> dict[str, dict[str, Any]]:
-    """Every pin of the description over one gpiozero pin factory."""
+    """Every pin of the description over one gpiozero pin factory: the reference parts'
+    but those the fitted profile does without (board/profiles.py FREES), and the profile's
+    own signals."""
     from capstan.board.gpio import GpioInput, GpioOutput, GpioPwm
+    from capstan.board.profiles import FREES
 
     d = description
+    table = d.mechanism.table
+    freed = set(FREES.get(d.mechanism.profile, ())) if table else set()
+
+    def kept(group: str, items: dict[str, Any]) -> dict[str, Any]:
+        return {r: v for r, v in items.items() if f"{group}.{r}" not in freed}
 
     def inp(pin: int, pull: str = "up") -> GpioInput:
         # external pull resistors: the Pi's own are switched off, the board holds the level
         return GpioInput(factory, pin, loop, pull="floating" if d.pulls == "external" else pull)
 
     outputs: dict[str, Any] = {}
-    for role, o in d.outputs.items():
+    for role, o in kept("outputs", d.outputs).items():
         outputs[role] = (GpioPwm(factory, o.pin, o.frequency) if o.pwm
                          else GpioOutput(factory, o.pin))
+    signals: dict[str, Any] = {}
+    for name, sig in (table.signals.items() if table else ()):
+        signals[name] = (GpioOutput(factory, sig.pin) if sig.output
+                         else inp(sig.pin, "up" if sig.active_low else "down"))
     return {
-        "buttons": {r: inp(p.pin, "up" if p.active_low else "down") for r, p in d.buttons.items()},
+        "buttons": {r: inp(p.pin, "up" if p.active_low else "down")
+                    for r, p in kept("buttons", d.buttons).items()},
         "switches": {r: inp(p.pin, "up" if p.active_low else "down")
-                     for r, p in d.switches.items()},
-        "tachometers": {r: inp(p.pin, "up") for r, p in d.tachometers.items()},
+                     for r, p in kept("switches", d.switches).items()},
+        "tachometers": {r: inp(p.pin, "up") for r, p in kept("tachometers", d.tachometers).items()},
         "outputs": outputs,
+        "signals": signals,
     }
 
 

@@ -62,12 +62,15 @@ CONSTANTS: dict[str, dict[str, Callable[[str, Any], Any]]] = {
         "pulses_per_turn": _S(1, 64, integer=True),
         "stop_window": _S(0.1, 1.0, unit="s"),
         "reverse": schema.choice(*REVERSE_MODES),
+        "record_on_b": schema.flag,
     },
     "mechanical": {
         "pulses_per_turn": _S(1, 64, integer=True),
         "stop_window": _S(0.1, 0.5, unit="s"),
     },
 }
+
+OPTIONAL = {"record_on_b": True}  # constants a table may leave out: their defaults
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,8 @@ def parse_profile_table(profile: str, raw: Any, pins_used: dict[int, str],
     fields: dict[str, Callable[[str, Any], Any]] = dict(consts)
     for name, output in signals_spec.items():
         fields[name] = lambda k, v, out=output: _signal_entry(k, v, out)
-    checked = schema.table(fields, key, raw, required=(*signals_spec, *consts))
+    checked = schema.table(fields, key, raw,
+                           required=(*signals_spec, *(c for c in consts if c not in OPTIONAL)))
     freed = {p for p in (pin_of(role) for role in FREES[profile]) if p is not None}
     taken = {p: who for p, who in pins_used.items() if p not in freed}
     own: dict[int, str] = {}
@@ -140,7 +144,7 @@ def parse_profile_table(profile: str, raw: Any, pins_used: dict[int, str],
         own[pin] = where
         signals[name] = Signal(name, pin, entry.get("active", "high") == "low", output,
                                entry.get("label", ""))
-    constants = {name: checked[name] for name in consts}
+    constants = {name: checked.get(name, OPTIONAL.get(name)) for name in consts}
     if profile == "crp42602y":
         order = ("unhook", "head_dir_end", "lift_start", "lift_end", "reel_end")
         for a, b in pairwise(order):

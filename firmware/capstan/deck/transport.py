@@ -178,6 +178,7 @@ class Deck:
     tab_other: bool = False  # the record tab of the other side
     keys: frozenset[str] = frozenset()  # by hand: the keys down
     turns: int = 0  # auto-reverse turns since the last button or cassette
+    record_on_b: bool = True  # auto-reverse: a recording at the end of side A goes on, on B
 
     def mode(self) -> Mode:
         return _MODE_OF.get(self.state, Mode.STOP)
@@ -220,6 +221,19 @@ def _end_of_side(deck: Deck, reason: str, now: float) -> tuple[Deck, list[Comman
                      *cmds]
     new, _ = _go(deck, State.STOPPED, now)
     return new, [Halt(reason, f"{reason} of side {deck.side}")]
+
+
+def _end_of_recording(deck: Deck, reason: str, now: float) -> tuple[Deck, list[Command]]:
+    """Recorded to the end of a side on an auto-reverse mechanism: from side A onto side B
+    when `record_on_b` and side B's tab is there, else the recording stops here."""
+    if deck.side == "A" and deck.record_on_b and deck.tab_other:
+        new, cmds = _go(deck, State.RECORDING, now, turns=deck.turns + 1, **_turned(deck))
+        return new, [Halt(reason, f"{reason} of side A: recording on, on side B"), *cmds]
+    why = f"{reason} of side {deck.side}"
+    if deck.side == "A" and deck.record_on_b:
+        why += ": side B is write-protected, the recording stops here"
+    new, _ = _go(deck, State.STOPPED, now)
+    return new, [Halt(reason, why)]
 
 
 def _keys(deck: Deck, down: frozenset[str], now: float) -> tuple[Deck, list[Command]]:
@@ -364,6 +378,8 @@ def step(deck: Deck, event: Event, now: float) -> tuple[Deck, list[Command]]:
             return new, [Halt("start", "start of tape"), AtStart()]
         if s == State.PLAYING and deck.caps.auto_reverse and event.reason == "end":
             return _end_of_side(deck, event.reason, now)
+        if s == State.RECORDING and deck.caps.auto_reverse and event.reason == "end":
+            return _end_of_recording(deck, event.reason, now)
         if s == State.PLAYING and deck.auto_rewind and not deck.caps.by_hand:
             new, cmds = _go(deck, State.REWIND, now)
             return new, [Halt("end", "end of tape"), *cmds]

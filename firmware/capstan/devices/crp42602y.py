@@ -75,6 +75,19 @@ class Crp42602yMechanism:
         self._handles: list[asyncio.TimerHandle] = []
         self._busy = False
         self._wanted_now: tuple[Gear, Mode, str] = (Gear(False, False, True), Mode.STOP, "A")
+        self.drive_since = 0.0  # when the gear last arrived in the mode asked for
+        self.changed_at = 0.0  # when a mode was last asked for
+        self.speed_trim = 0.0  # kept, not applied: the 12 V motor's governor sets its speed
+
+    def retrim(self, trim: float) -> None:
+        """A measured speed error: the motor is switched, not driven, so it is only kept
+        (the CRP42602Y's speed is set on the motor's governor, hardware/BRINGUP.md)."""
+        self.speed_trim = trim
+
+    def at_speed(self, now: float) -> bool:
+        """Playing with the gear settled: the motor ran through the whole sequence, so the
+        capstan is at its speed once the pinch roller is on the tape."""
+        return self.mode == Mode.PLAY and self.settled and self.motor_on
 
     @property
     def settled(self) -> bool:
@@ -84,6 +97,7 @@ class Crp42602yMechanism:
         """Bring the gear to `mode` on `side`; a change asked for while a sequence runs
         follows it (the gear cannot be stopped half way)."""
         self.error = None
+        self.changed_at = self.loop.time()
         self._wanted = (mode, side)
         if not self._busy:
             self._next()
@@ -119,6 +133,7 @@ class Crp42602yMechanism:
             self._busy = False
             if not self.motor_on:
                 self._set_motor(True)
+            self.drive_since = self.loop.time()
             return
         self._busy = True
         delay = 0.0
@@ -157,6 +172,7 @@ class Crp42602yMechanism:
                 self.mode, self.side = mode, side
                 if self._wanted is None:
                     self._busy = False
+                    self.drive_since = self.loop.time()
                     return
                 self._next()
             elif tries < self.table.retries:

@@ -154,7 +154,8 @@ class TapeMechanism:
         """Every step of the last mode change is done."""
         return not self._pending
 
-    def set_mode(self, mode: Mode) -> None:
+    def set_mode(self, mode: Mode, side: str = "A") -> None:
+        """`side` is for an auto-reverse mechanism; the reference's head faces one side."""
         self._cancel()
         self.mode = mode
         steps = plan(self.profile, self.spec, mode, self.head.is_engaged, self.idler.is_engaged,

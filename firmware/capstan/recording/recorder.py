@@ -80,10 +80,9 @@ class Recorder:
         self.memory: Any = VolatileMemory()  # the shared CassetteMemory once started
         self._owns_memory = True
         self.leader = float(player.board.description.mechanism.leader)
-        self.side: str | None = None  # None: the player's idea of the side, else "A"
+        self.side: str | None = None  # None: the side facing the head (the transport's)
         self.armed = self.sync = False
         self.can_finish = None  # (seconds, mode) -> bool; None: player.power if any, else yes
-        self.continue_on_b = True  # with an auto-reverse mechanism (the reference has none)
         self.playlist: Any = None
         self._recording = False
         self._opened = False
@@ -92,6 +91,8 @@ class Recorder:
         self._pending: asyncio.TimerHandle | None = None
         self._tick_timer: asyncio.TimerHandle | None = None
         self._run: TrackDetector | None = None
+        self._run_side = "A"  # the side the present run of the recording is on
+        self._end_position = 0.0  # where the run's last sound lies on its side
         self._run_start_marked = False
         self._clips_told = 0
         self._unsubscribe: list[Any] = []
@@ -126,7 +127,7 @@ class Recorder:
     # what the side is ----------------------------------------------------------
     @property
     def current_side(self) -> str:
-        return self.side or getattr(self.player, "side", None) or "A"
+        return self.side or self.player.deck.side
 
     def status(self) -> dict[str, Any]:
         lv = self.feed.level
@@ -196,7 +197,7 @@ class Recorder:
         p = self.player
         if p.deck.state == tp.State.NO_CASSETTE or not p.switches["cassette_in"].is_active:
             return "no cassette: insert one to record"
-        if not p.switches["tab_a"].is_active:
+        if not p.tab_facing():
             return f"side {self.current_side} is write-protected: cover the tab to record"
         if start:
             remaining = p.tape_counter.remaining
@@ -298,12 +299,19 @@ class Recorder:
     # the transport ----------------------------------------------------------------------
     def _transport(self, t: float, event: Any) -> None:
         state = getattr(event, "state", "")
+        if state == tp.State.RECORDING and self._recording:
+            if self._run_side != self.current_side:  # the head turned: on, on the other side
+                self._close_run()
+                self._publish("continued_on_b", message=f"side {self._run_side} ended")
+            else:
+                return
         if state == tp.State.RECORDING:
             self.armed = self.sync = False
             self._recording, self._opened, self._muting = True, False, False
             self._insert(True)
             self.feed.shut()  # until the relay is engaged
             self._run = TrackDetector(self.rate, GAP_S, LINE_IN_FLOOR_DBFS)
+            self._run_side = self.current_side
             self._run_start_marked = False
             self._warned = False
             return
@@ -328,10 +336,12 @@ class Recorder:
         self._recording = self._opened = False
         run, self._run = self._run, None
         if run is not None and run.last_sound is not None and self._run_start_marked:
-            end = self._position_of(run.last_sound)
-            self.memory.toc.set_span(self.current_side, end=end)
+            side = self._run_side
+            end = self._position_of(run.last_sound) if side == self.current_side \
+                else self._end_position
+            self.memory.toc.set_span(side, end=end)
             self.memory.save()
-            self.bus.publish(TrackMarked(self.current_side, round(end, 3), "recorded", "end"))
+            self.bus.publish(TrackMarked(side, round(end, 3), "recorded", "end"))
         self._level_report()
         if self.playlist is not None and getattr(self.playlist, "done", False):
             self.playlist = None
@@ -406,10 +416,9 @@ class Recorder:
             self._leave(tp.Press("stop"))
 
     def _end_of_side(self) -> None:
-        profile = getattr(self.player.mechanism, "profile", None)
-        if (self.continue_on_b and getattr(profile, "auto_reverse", False)
-                and self.player.switches["tab_b"].is_active):
-            self._publish("continued_on_b")  # a mechanism with auto-reverse: see docs
+        d = self.player.deck
+        if d.caps.auto_reverse and d.record_on_b and d.side == "A" and d.tab_other:
+            return  # the transport turns the head at the end and the recording goes on, on B
         self._publish("end_closed")
         self._leave(tp.Press("stop"))
 
@@ -425,7 +434,11 @@ class Recorder:
         if run is None or not self._opened or self._muting or self._pending is not None:
             return
         marks = run.feed(block + HEARD_FLOOR, t)
-        side = self.current_side
+        side = self._run_side
+        if side != self.current_side:
+            return  # the head is turning: this block belongs to no side's run
+        if run.last_sound is not None:
+            self._end_position = self._position_of(run.last_sound)
         if not self._run_start_marked and run.first_sound is not None:
             self._run_start_marked = True
             # nothing is recorded on the leader: the first track starts on the oxide

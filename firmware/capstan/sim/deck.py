@@ -19,8 +19,10 @@ import numpy as np
 
 from capstan.audio.tape_eq import PreampMismatch
 from capstan.board.description import BoardDescription
+from capstan.board.profiles import FREES
 from capstan.sim.cassette import Cassette
 from capstan.sim.chips import attach_power_models, player_load
+from capstan.sim.crp42602y import Crp42602y
 from capstan.sim.i2c import SimI2CBus
 from capstan.sim.mechanism import TapeMotion
 from capstan.sim.pins import SimFactory
@@ -51,8 +53,25 @@ class SimDeck:
         self.log: ReportLog = log or (lambda event: None)
         self.motion = TapeMotion(board.mechanism, board.tachometers["take_up"].pulses_per_turn,
                                  board.tachometers["supply"].pulses_per_turn)
-        self._pin_roles = {p.pin: role for role, p in board.outputs.items()}
+        mech = board.mechanism
+        self.table = mech.table  # the fitted profile's pins and constants (None: reference)
+        freed = set(FREES.get(mech.profile, ())) if self.table else set()
+        self._freed = freed
+        self._pin_roles = {p.pin: role for role, p in board.outputs.items()
+                           if f"outputs.{role}" not in freed}
         self.outputs: dict[str, float] = {role: 0.0 for role in board.outputs}
+        # the CRP42602Y: its function gear (sim/crp42602y.py) moves head, pinch roller and
+        # reels; the tape physics below stays that of TapeMotion, the head turned to side B
+        # seen as the cassette's other side facing it
+        self.gear: Crp42602y | None = None
+        self.up = "A"  # the cassette's side facing the head with the head turned to side A
+        if self.table is not None and mech.profile == "crp42602y":
+            self.gear = Crp42602y(cassette=False)
+            for name, sig in self.table.signals.items():
+                if sig.output:
+                    self._pin_roles[sig.pin] = name
+                    self.outputs[name] = 0.0
+        self._gear_closed: bool | None = None
         self.line_in: np.ndarray | None = None
         self.line_in_at = 0.0
         self.overruns_pending = 0
@@ -75,8 +94,19 @@ class SimDeck:
     @functools.cached_property
     def _tach_pins(self) -> tuple[Any, Any]:
         # looked up once: gpiozero's pin lookup walks the header's pin table every time
+        if self.table is not None:  # one rotation sensor instead of the two tachometers
+            return self._signal_pin("rotation_sens"), None
         t = self.board.tachometers
         return self.factory.gpio(t["take_up"].pin), self.factory.gpio(t["supply"].pin)
+
+    def _signal_pin(self, name: str) -> Any:
+        assert self.table is not None
+        return self.factory.gpio(self.table.signals[name].pin)
+
+    def _drive_signal(self, name: str, closed: bool) -> None:
+        assert self.table is not None
+        sig = self.table.signals[name]
+        self.factory.gpio(sig.pin).drive(closed != sig.active_low)
 
     def edge_time(self) -> float:
         """When the edge being delivered happened (the physics' time, else the loop's)."""
@@ -111,10 +141,16 @@ class SimDeck:
 
     def advance(self, t0: float, t1: float) -> None:
         m = self.motion
+        if self.gear is not None:
+            self._gear_to(t1)
         take_edges, sup_edges, event = m.step(t0, t1)
         take_pin, sup_pin = self._tach_pins
-        edges = [(t, level, take_pin) for t, level in take_edges]
-        edges += [(t, level, sup_pin) for t, level in sup_edges]
+        if sup_pin is None:  # the one sensor is on the reel taking up in the tape's direction
+            edges = [(t, level, take_pin) for t, level in
+                     (take_edges if m.speed >= 0 and not m.reverse else sup_edges)]
+        else:
+            edges = [(t, level, take_pin) for t, level in take_edges]
+            edges += [(t, level, sup_pin) for t, level in sup_edges]
         edges.sort(key=lambda e: e[0])
         for t, level, pin in edges:
             self._edge_t = t  # the edge is stamped with its own simulated time, even when a
@@ -130,6 +166,32 @@ class SimDeck:
         for hook in self.on_tick:
             hook(t1)
 
+    # the CRP42602Y's function gear ----------------------------------------
+    def _gear_to(self, t: float) -> None:
+        """Run the gear to `t` and set the tape physics from the function it rests in."""
+        g, m = self.gear, self.motion
+        assert g is not None
+        g.advance(t)
+        f = g.function if g.gear == "function" and g.motor else None
+        c = m.cassette
+        if c is not None and g.function is not None and g.gear == "function":
+            facing = self.up if not g.function.head_b else ("B" if self.up == "A" else "A")
+            if c.side != facing:  # the head turned: the other side of the tape faces it
+                c.flip()
+                self.log({"type": "cassette", "what": "head_turned", "side": c.side})
+        if f is None or f.stressed:
+            m.duty, m.head, m.idler = 0.0, False, False
+        elif f.head_on:
+            m.duty, m.head, m.idler, m.reverse = self.board.mechanism.play_duty, True, False, False
+        else:
+            forward = f.reel_fwd != f.head_b  # for the side facing the head
+            m.duty, m.head, m.idler = self.board.mechanism.wind_duty, False, True
+            m.reverse = not forward
+        closed = g.gear == "function"
+        if closed != self._gear_closed:
+            self._gear_closed = closed
+            self._drive_signal("gear_status_sw", closed)
+
     # outputs ---------------------------------------------------------------
     def _output_changed(self, pin: int, value: float) -> None:
         role = self._pin_roles.get(pin)
@@ -137,6 +199,14 @@ class SimDeck:
             return
         self.outputs[role] = value
         self.log({"type": "pin", "role": role, "value": round(value, 4)})
+        if self.gear is not None:
+            t = self.edge_time()
+            if role == "solenoid":
+                self.gear.solenoid(bool(value), t)
+            elif role == "motor":
+                self.gear.set_motor(value > 0, t)
+            self._gear_to(t)
+            return
         m = self.motion
         m.duty = self.outputs["motor"]
         m.reverse = bool(self.outputs["motor_reverse"])
@@ -164,6 +234,7 @@ class SimDeck:
 
     def insert(self, cassette: Cassette) -> None:
         self.motion.cassette = cassette
+        self.up = cassette.side
         self.motion.spill = 0.0
         self._sync_cassette_switches()
         self.log({"type": "cassette", "what": "inserted", "length": cassette.length,
@@ -173,6 +244,8 @@ class SimDeck:
         c = self.motion.cassette
         self.motion.cassette = None
         self._sync_cassette_switches()
+        if c and self.gear is not None:
+            c.side = self.up  # the head turned, not the cassette: it comes out as it went in
         if c:
             if self.motion.spill > 0:
                 self.log({"type": "tape", "what": "chewed", "metres": round(
@@ -185,12 +258,22 @@ class SimDeck:
         c = self.motion.cassette
         if c is None:
             return
+        if self.gear is not None:  # taken out and put back the other way up
+            self.up = "B" if self.up == "A" else "A"
         c.flip()
         self._sync_cassette_switches()
         self.log({"type": "cassette", "what": "flipped", "side": c.side})
 
     def _sync_cassette_switches(self) -> None:
         c = self.motion.cassette
+        if self.gear is not None:  # the CRP42602Y's switches: each side's tab on its own
+            other = "B" if self.up == "A" else "A"
+            self._drive_signal("cassette_detect_sw", c is not None)
+            self._drive_signal("rec_a_sw", bool(c and c.tab_present(self.up)))
+            self._drive_signal("rec_b_sw", bool(c and c.tab_present(other)))
+            if self._gear_closed is None:
+                self._gear_closed = False
+                self._drive_signal("gear_status_sw", False)
         closed = {
             "cassette_in": c is not None,
             "tab_a": bool(c and c.tab_present("A" if c.side == "A" else "B")),
@@ -199,6 +282,8 @@ class SimDeck:
             "notch_type4": bool(c and c.tape_type == "IV"),
         }
         for role, on in closed.items():
+            if f"switches.{role}" in self._freed:
+                continue
             p = self.board.switches[role]
             self.factory.gpio(p.pin).drive(on != p.active_low)
 
