@@ -147,7 +147,8 @@ class Player:
                                   else TapeCounter(d.mechanism))
         self.safety = ReelWatch()
         self.rotation_watch = RotationWatch(table.stop_window) if table is not None else None
-        self._counted: tuple[float, int] | None = None  # (time, rotation edges) last counted
+        # (time, rotation edges, played at speed up to then): the one sensor's last count
+        self._counted: tuple[float, int, bool] | None = None
         self.load_counter, self.save_counter = load_counter, save_counter
         self._saved_at = 0.0
         self._identified: str | None = None
@@ -350,9 +351,9 @@ class Player:
         from there (an audio block's time maps to tape by its sample clock, not by when the
         loop got round to it)."""
         if self.reel_pair is None:
-            at = self._counted[0] if self._counted is not None else None
-            playing = self.mechanism.at_speed(t)
-            return self.counter + ((t - at) if playing and at is not None else 0.0)
+            if self._counted is None or not self._counted[2]:
+                return self.counter
+            return self.counter + (t - self._counted[0])  # played at speed up to the sample
         at = self.reel_pair.sampled_at
         return self.counter + (t - (at if at is not None else self.edges_until()))
 
@@ -369,9 +370,11 @@ class Player:
         now = self.edges_until()
         if self.rotation is not None:  # the gear settled in play, the take-up turning
             r, since = self.rotation, m.drive_since
+            watch = self.rotation_watch
+            assert watch is not None
             return (m.at_speed(now) and now - since >= AT_SPEED_AFTER / 2
                     and r.last_edge is not None and r.last_edge > since
-                    and now - r.last_edge <= 0.2)
+                    and now - r.last_edge <= watch.silence(r.edge_period(since)))
         return (m.mode == tp.Mode.PLAY and m.settled and now - m.drive_since >= AT_SPEED_AFTER / 2
                 and self.reel_pair.moving(now, m.drive_since))
 
@@ -420,10 +423,11 @@ class Player:
         if self.deck.state == tp.State.NO_CASSETTE:
             self._counted = None
             return
-        prev, self._counted = self._counted, (now, r.count)
+        prev = self._counted
+        at_speed = prev is not None and m.at_speed(now) and m.at_speed(prev[0])
+        self._counted = (now, r.count, at_speed)
         if prev is None:
             return
-        at_speed = m.at_speed(now) and m.at_speed(prev[0])
         forward = m.mode != tp.Mode.REWIND
         self.tape_counter.observe(r.count - prev[1], forward, at_speed,
                                   now - prev[0] if at_speed else 0.0)

@@ -339,6 +339,7 @@ class Recorder:
             side = self._run_side
             end = self._position_of(run.last_sound) if side == self.current_side \
                 else self._end_position
+            end = min(end, self._oxide_end())  # line-in went on past the oxide: not on tape
             self.memory.toc.set_span(side, end=end)
             self.memory.save()
             self.bus.publish(TrackMarked(side, round(end, 3), "recorded", "end"))
@@ -460,6 +461,12 @@ class Recorder:
         if self.memory.add_mark(side, position, "recorded"):  # durable before it is told
             event = TrackMarked(side, round(position, 3), "recorded")
             self.memory.when_saved(lambda: self.bus.publish(event))
+
+    def _oxide_end(self) -> float:
+        """Where the side's oxide ends (the counter's position), if the length is known."""
+        mech = self.player.board.description.mechanism
+        spec = mech.cassettes.get(getattr(self.player.tape_counter, "length", None) or "")
+        return spec.minutes * 60.0 + mech.leader if spec else float("inf")
 
     def _position_of(self, t: float) -> float:
         """The counter position where the line-in sound of time `t` lies on the tape."""

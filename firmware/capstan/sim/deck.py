@@ -51,8 +51,11 @@ class SimDeck:
         self.factory.on_output = self._output_changed
         self.i2c = SimI2CBus(seed)
         self.log: ReportLog = log or (lambda event: None)
-        self.motion = TapeMotion(board.mechanism, board.tachometers["take_up"].pulses_per_turn,
-                                 board.tachometers["supply"].pulses_per_turn)
+        table = board.mechanism.table
+        ppt = (table.pulses_per_turn, table.pulses_per_turn) if table is not None else (
+            board.tachometers["take_up"].pulses_per_turn,
+            board.tachometers["supply"].pulses_per_turn)
+        self.motion = TapeMotion(board.mechanism, *ppt)
         mech = board.mechanism
         self.table = mech.table  # the fitted profile's pins and constants (None: reference)
         freed = set(FREES.get(mech.profile, ())) if self.table else set()
