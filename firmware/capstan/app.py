@@ -403,15 +403,21 @@ class Player:
         self._count(now)
 
     def _watch_rotation(self, now: float) -> None:
-        """One rotation sensor: the tape stopped while driven is the end of the side (or
-        a stall: one sensor cannot tell them apart, both stop the motor)."""
+        """One rotation sensor: the tape stopped while driven is the end of the side, or a
+        stall. The sensor alone cannot tell them apart; the counter can when it knows the
+        tape is far from that end: then it is a stall (a safety stop, no turn of the side)."""
         m, r, watch = self.mechanism, self.rotation, self.rotation_watch
         assert r is not None and watch is not None
         if self.deck.moving and m.settled and m.mode != tp.Mode.STOP:
             since = m.drive_since
             if watch.stopped(since, now, r.last_edge, r.edge_period(since)):
-                self._dispatch(tp.TapeStopped("end" if self.deck.direction == "forward"
-                                              else "start"))
+                forward = self.deck.direction == "forward"
+                if self.tape_counter.near_end(forward) is False:
+                    self._dispatch(tp.Fault("tape_stalled", "the tape stopped "
+                                            f"{round(self.counter)} s into the side, far from "
+                                            "its end: the take-up is held or the tape is caught"))
+                else:
+                    self._dispatch(tp.TapeStopped("end" if forward else "start"))
         self.record_relay.enforce()
         if self.deck.state == tp.State.RECORDING and not self.record_relay.is_engaged:
             self.record_relay.try_engage()

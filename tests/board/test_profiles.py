@@ -103,12 +103,12 @@ def test_the_player_refuses_a_profile_it_does_not_drive(tmp_path, monkeypatch, c
     from capstan.cli import main
 
     raw = copy.deepcopy(RAW)
-    raw["mechanism"]["profile"] = "crp42602y"
+    raw["mechanism"]["profile"] = "mechanical"
     path = tmp_path / "board.toml"
     path.write_bytes(tomli_w.dumps(raw).encode())
     monkeypatch.setenv("CAPSTAN_BOARD", str(path))
     assert main(["run", "--board", "sim", "--board-file", str(path), "--state-dir",
                  str(tmp_path / "state"), "--socket", str(tmp_path / "s.sock")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and 'mechanism.profile = "crp42602y"' in err, err
+    assert err.count("\n") == 1 and 'mechanism.profile = "mechanical"' in err, err
     assert not (tmp_path / "state").exists() and not (tmp_path / "s.sock").exists()

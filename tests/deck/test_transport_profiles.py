@@ -92,6 +92,34 @@ def test_a_tab_change_on_the_other_side_does_not_stop_the_recording() -> None:
     assert deck.state == State.STOPPED
 
 
+@pytest.mark.parametrize("reverse", tp.REVERSE_MODES)
+def test_a_recording_at_the_end_of_side_a_goes_on_on_side_b(reverse: str) -> None:
+    deck, cmds = run(crp(reverse), tp.Chord(), TapeStopped("end"))
+    assert (deck.state, deck.side, deck.tab, deck.direction) == (
+        State.RECORDING, "B", True, "forward")
+    assert [type(c) for c in cmds[-2:]] == [tp.Halt, tp.SetMode]
+    assert cmds[-1] == tp.SetMode(Mode.PLAY, "B")
+    deck, cmds = run(deck, TapeStopped("end"))  # the end of side B: never back onto A
+    assert (deck.state, deck.side) == (State.STOPPED, "B") and [type(c) for c in cmds] == [
+        tp.Halt]
+
+
+def test_a_recording_stops_at_the_end_of_a_when_b_is_protected_or_not_wanted() -> None:
+    deck, cmds = run(crp("one_round", tab_b=False), tp.Chord(), TapeStopped("end"))
+    assert (deck.state, deck.side) == (State.STOPPED, "A")
+    assert cmds[-1] == tp.Halt("end", "end of side A: side B is write-protected, the "
+                                      "recording stops here")
+    deck, cmds = run(replace(crp("one_round"), record_on_b=False), tp.Chord(),
+                     TapeStopped("end"))
+    assert (deck.state, deck.side) == (State.STOPPED, "A") and cmds[-1] == tp.Halt(
+        "end", "end of side A")
+
+
+def test_the_reference_recording_stops_at_the_end() -> None:
+    deck, _ = run(Deck(reverse="endless"), tp.CassetteIn(), tp.Chord(), TapeStopped("end"))
+    assert (deck.state, deck.side) == (State.STOPPED, "A")
+
+
 # a mechanism moved by hand ---------------------------------------------------
 def hand(tab: bool = True) -> Deck:
     deck, _ = run(Deck(caps=HAND), tp.CassetteIn(tab=tab))

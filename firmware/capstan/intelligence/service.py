@@ -28,7 +28,9 @@ from capstan.intelligence.search import MusicSearch
 log = logging.getLogger(__name__)
 
 HEARD_AFTER = 0.3  # s after play settles before the head's sound counts (motor at speed)
-SIDE = "A"  # the firmware cannot tell the sides apart: the side facing the head
+# The side the tape intelligence hears is the one facing the head (the transport's
+# `side`): always "A" on the reference, which cannot tell a flipped cassette's sides
+# apart; on an auto-reverse mechanism the side the head is turned to.
 
 
 class MemoryStore:
@@ -97,7 +99,7 @@ class TapeIntelligence:
     # the deck ------------------------------------------------------------------------
     @property
     def side(self) -> str:
-        return SIDE
+        return self.player.deck.side
 
     def at_speed(self, now: float) -> bool:
         p = self.player
@@ -140,24 +142,24 @@ class TapeIntelligence:
     def _first_sound(self, position: float) -> None:
         assert self.memory is not None
         toc = self.memory.toc
-        if toc.starts[SIDE] is None and position < self.leader + 5.0:
-            toc.set_span(SIDE, start=round(max(position, self.leader), 3))
+        if toc.starts[self.side] is None and position < self.leader + 5.0:
+            toc.set_span(self.side, start=round(max(position, self.leader), 3))
             self.memory.save()
 
     def _boundary(self, gap_start: float, gap_end: float) -> None:
         if self.memory is None:
             return
         start = round(self.position_at(gap_end), 3)
-        if self.memory.add_mark(SIDE, start, "detected"):
+        if self.memory.add_mark(self.side, start, "detected"):
             number = self.track_number(start)
-            self.publish(TrackEvent("boundary", SIDE, start, number))
+            self.publish(TrackEvent("boundary", self.side, start, number))
         self.digitizer.boundary(start)
 
     def track_number(self, position: float) -> int:
         """The number of the track playing at `position` (1-based)."""
         if self.memory is None:
             return 1
-        return 1 + sum(1 for m in self.memory.toc.marks[SIDE] if m.position <= position + 0.01)
+        return 1 + sum(1 for m in self.memory.toc.marks[self.side] if m.position <= position + 0.01)
 
     def _on_event(self, t: float, event: Event) -> None:
         kind = event.type
@@ -199,7 +201,7 @@ class TapeIntelligence:
         return {
             "cassette": memory.id if memory is not None and memory.id != CURRENT else None,
             "tracks": [[round(tr.start, 2), None if tr.end is None else round(tr.end, 2)]
-                       for tr in toc.tracks(SIDE)] if toc is not None else [],
+                       for tr in toc.tracks(self.side)] if toc is not None else [],
             "track": self.track_number(self.player.counter),
             "search": self.search.status(),
             **self.meter.status(),

@@ -30,7 +30,7 @@ from capstan.sim.pins import SimFactory
 PHYSICS_TICK = 0.01  # s of simulated time per physics step
 HEAD_LAG = PHYSICS_TICK + 0.001  # s: the playhead is rendered this far behind the capture clock
 FAULTS = ("stall_take_up", "stall_supply", "release_reels", "i2c_nack", "i2c_garbage",
-          "alsa_overrun", "gauge_dead", "cell_sag")
+          "alsa_overrun", "gauge_dead", "cell_sag", "gear_jam")
 SAGGING_CELL_OHMS = 1.5  # a worn cell: under the record load it sags below 3.4 V
 
 ReportLog = Callable[[dict[str, Any]], None]
@@ -320,6 +320,10 @@ class SimDeck:
             self.power.battery.internal_resistance = SAGGING_CELL_OHMS
         elif name == "alsa_overrun":
             self.overruns_pending += 1
+        elif name == "gear_jam":  # the CRP42602Y's function gear no longer turns
+            if self.gear is None:
+                raise ValueError("fault 'gear_jam' needs the crp42602y mechanism profile")
+            self.gear.jammed = True
 
     # audio -----------------------------------------------------------------
     def set_line_in(self, audio: np.ndarray, at: float) -> None:

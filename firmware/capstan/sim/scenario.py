@@ -86,7 +86,7 @@ SCHEMA: dict[str, dict[str, sc.Checker]] = {
 STEP_KEYS: dict[str, sc.Checker] = {
     "at": _time, "press": sc.choice(*BUTTON_ROLES), "hold": sc.choice(*BUTTON_ROLES),
     "for": sc.number(0, 3600, unit="s"), "insert": sc.true_only, "eject": sc.true_only,
-    "flip": sc.true_only, "fault": sc.choice(*FAULTS, "gear_jam"),
+    "flip": sc.true_only, "fault": sc.choice(*FAULTS),
     "bounce": sc.number(0, 0.05, unit="s"),
     "headphones": sc.choice("drop", "back", "stranger"),
     "headphones_button": sc.choice(*REMOTE_BUTTONS), "headphones_volume": sc.number(0, 1),
@@ -162,7 +162,8 @@ def _parse(raw: dict[str, Any], path: Path, mechanism: Mechanism | None) -> Scen
                               '([board] mechanism = "mechanical")')
         if step.action == "fault":
             known = (PROFILE_FAULTS if profile == "crp42602y" else PROFILE_FAULTS[:2]
-                     if profile == "mechanical" else FAULTS)
+                     if profile == "mechanical" else
+                     tuple(f for f in FAULTS if f not in PROFILE_FAULTS[2:]))
             if step.value not in known:
                 raise ConfigError(f'step[{i}].fault = "{step.value}": not a fault of the '
                                   f"simulated {profile} mechanism (its faults: "
