@@ -112,3 +112,37 @@ def test_the_player_refuses_a_profile_it_does_not_drive(tmp_path, monkeypatch, c
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and 'mechanism.profile = "mechanical"' in err, err
     assert not (tmp_path / "state").exists() and not (tmp_path / "s.sock").exists()
+
+
+def test_the_pins_of_a_profile_are_its_own_and_the_freed_parts_are_not_opened() -> None:
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    from capstan.board import open_gpio
+    from capstan.board.profiles import FREES
+    from capstan.sim.clock import SimulatedTimeLoop
+
+    class Factory(MockFactory):
+        pwm_pin_class = MockPWMPin
+
+    d = board(profile="crp42602y")
+    loop, factory = SimulatedTimeLoop(), Factory()
+    try:
+        pins = open_gpio(factory, d, loop)
+        t = d.mechanism.table
+        assert set(pins["signals"]) == set(t.signals)
+        for sig in t.signals.values():
+            assert factory.pin(sig.pin).function == ("output" if sig.output else "input")
+            if not sig.output:
+                assert factory.pin(sig.pin).pull == ("up" if sig.active_low else "down")
+        assert factory.pin(t.signals["solenoid"].pin).state == 0  # off until pulled
+        opened = {f"{group}.{role}" for group in ("buttons", "switches", "tachometers",
+                                                  "outputs") for role in pins[group]}
+        assert not opened & set(FREES["crp42602y"])
+        assert {"outputs.motor", "outputs.record_relay", "switches.notch_type2",
+                "buttons.play"} <= opened
+        for group in pins.values():
+            for pin in group.values():
+                pin.close()
+    finally:
+        factory.reset()
+        loop.close()
