@@ -156,3 +156,43 @@ def test_a_protected_side_b_never_records(make) -> None:
     assert refused and "side B is write-protected" in refused[0]["reason"]
     assert not pin_times(s, "record_relay", 1.0)
     assert "recording" not in [state for state, _, _ in transports(s)]
+
+
+def test_the_music_search_on_side_b_winds_side_b_and_lands_in_its_gap(tmp_path: Path) -> None:
+    from capstan.config import load_config
+
+    media = Path(__file__).resolve().parents[2] / "examples" / "media" / "demo-mixtape.wav"
+    gaps_b = [(2.0 + 32.0, 2.0 + 36.0), (2.0 + 64.0, 2.0 + 68.0)]  # tests/intelligence
+    config = load_config(overrides={"player": {"board": "sim",
+                                               "state_dir": str(tmp_path / "state")}})
+    s = SimSession(tmp_path / "s", config=config, board=crp_board(reverse="one_round"),
+                   record_pins=False)
+    try:
+        s.make_cassette("C46", "II", position=C46_END - 4.0, side_b=media)
+        s.player.load_counter = lambda: {"cassette": True, "length": "C46",
+                                         "calibrated": True, "position": C46_END - 4.0}
+        landed: list[float] = []
+        s.player.bus.subscribe(lambda t, e: landed.append(s.deck.position)
+                               if getattr(e, "what", "") == "landed" else None, "track")
+        s.run_until(0.5)
+        s.press("play")  # side A ends: side B plays from its start
+        s.run_until(8.0)
+        assert s.player.deck.side == "B" and s.player.tape_counter.calibrated
+        s.run_until(50.0)  # in side B's second song
+        s.press("ff", hold=1.2)  # the long press: the next track, on side B
+        # listening, in steps of 1.2 s of tape: each change of the gear takes about 1 s
+        s.run_for(60.0)
+        track = [e for e in s.events if e["type"] == "track"]
+        assert {e["side"] for e in track} == {"B"}, track
+        assert [e["what"] for e in track if e["what"] in ("search", "landed")] == [
+            "search", "landed"]
+        assert len(landed) == 1 and gaps_b[1][0] <= landed[0] <= gaps_b[1][1] + 0.1
+        assert ("fast_forward", "B", "forward") in transports(s)
+        assert s.player.deck.state.value == "playing" and s.final()["side"] == "B"
+        marks = s.player.intelligence.memory.toc.marks["B"]
+        # the counter after a dozen winds and listens of the search: within a second
+        assert any(abs(m.position - gaps_b[1][1]) < 1.0 for m in marks), (marks, track)
+        assert abs(s.player.counter - s.deck.position) < 1.0
+        assert not s.player.intelligence.memory.toc.marks["A"]
+    finally:
+        s.close()

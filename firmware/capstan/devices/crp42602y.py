@@ -27,6 +27,7 @@ from capstan.board.profiles import ProfileTable
 from capstan.deck.transport import Mode
 
 MOTOR_STABLE = 0.3  # s for the motor to come up to speed before the gear is unhooked
+COAST_S = 0.0  # s a wind runs on after a change: the return's pull takes the reels off at once
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Crp42602yMechanism:
         self.drive_since = 0.0  # when the gear last arrived in the mode asked for
         self.changed_at = 0.0  # when a mode was last asked for
         self.speed_trim = 0.0  # kept, not applied: the 12 V motor's governor sets its speed
+        self.coast_s = COAST_S  # the music search's estimate of the run-on after PLAY
 
     def retrim(self, trim: float) -> None:
         """A measured speed error: the motor is switched, not driven, so it is only kept

@@ -217,7 +217,8 @@ class MusicSearch:
             # signed, so a tape still coasting the other way (the mechanism lets the motor
             # spin down before it reverses) is not taken for one that has arrived
             ahead = pos + self._speed * (now - self._seen[0])  # the counter is 50 ms coarse
-            rest = ahead + self._speed * COAST_S
+            coast = getattr(self.ears.player.mechanism, "coast_s", COAST_S)
+            rest = ahead + self._speed * coast
             over = (rest - self.target) if self.forward else (self.target - rest)
             # judged only once the tape is seen winding the wanted way: right after a wind
             # is asked for, it may still coast the other way for a while

@@ -182,14 +182,19 @@ class SimDeck:
             if c.side != facing:  # the head turned: the other side of the tape faces it
                 c.flip()
                 self.log({"type": "cassette", "what": "head_turned", "side": c.side})
+        # the motor runs through every sequence (the gear turns only with it), so the capstan
+        # and the reel drive are at speed when the gear lands: the tape moves at once
         if f is None or f.stressed:
             m.duty, m.head, m.idler = 0.0, False, False
+            m.motor = 0.0  # nothing engaged: the tape does not move
         elif f.head_on:
             m.duty, m.head, m.idler, m.reverse = self.board.mechanism.play_duty, True, False, False
+            m.motor = m.duty
         else:
             forward = f.reel_fwd != f.head_b  # for the side facing the head
             m.duty, m.head, m.idler = self.board.mechanism.wind_duty, False, True
             m.reverse = not forward
+            m.motor = -m.duty if m.reverse else m.duty
         closed = g.gear == "function"
         if closed != self._gear_closed:
             self._gear_closed = closed
