@@ -109,9 +109,10 @@ async def run_selftest(board: Any, *, motor: bool = False, state_dir: str | None
     """Check the board; run before the Player takes the pins (it watches the tachometers)."""
     report = SelfTestReport()
     d = board.description
-    for out in board.outputs.values():
+    outputs = [*board.outputs.values(), *_signal_outputs(board)]
+    for out in outputs:
         out.write(0)
-    report.add("outputs", True, f"all {len(board.outputs)} driven to their safe level (off)")
+    report.add("outputs", True, f"all {len(outputs)} driven to their safe level (off)")
     _buttons(board, report)
     cassette = _switches(board, report)
     edges = {role: 0 for role in board.tachometers}
@@ -126,7 +127,10 @@ async def run_selftest(board: Any, *, motor: bool = False, state_dir: str | None
                        "quiet with the motor off" if count == 0 else
                        f"{count} pulses on GPIO {p.pin} with the motor off: a floating or noisy "
                        "line (check the sensor's pull-up and its wiring)")
-        if motor:
+        if motor and d.mechanism.profile != "reference":
+            report.not_checked("motor and reels in PLAY", f"the {d.mechanism.profile} "
+                               "mechanism's first power-up: hardware/BRINGUP.md")
+        elif motor:
             await _motor(board, report, edges, cassette)
         else:
             report.not_checked("motor and reels in PLAY", "run `capstan selftest --motor` "
@@ -134,7 +138,7 @@ async def run_selftest(board: Any, *, motor: bool = False, state_dir: str | None
     finally:
         for pin in board.tachometers.values():
             pin.watch(None)
-        for out in board.outputs.values():
+        for out in outputs:
             out.write(0)
     if state_dir:
         from capstan.state.store import is_writable
@@ -144,6 +148,12 @@ async def run_selftest(board: Any, *, motor: bool = False, state_dir: str | None
     else:
         report.not_checked("state directory", "no state directory given")
     return report
+
+
+def _signal_outputs(board: Any) -> list[Any]:
+    """The fitted profile's own outputs (the CRP42602Y's solenoid line)."""
+    signals = getattr(board, "signals", {})
+    return [signals[n] for n in getattr(board, "output_signals", []) if n in signals]
 
 
 def _buttons(board: Any, report: SelfTestReport) -> None:

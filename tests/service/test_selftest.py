@@ -112,3 +112,28 @@ def test_selftest_on_the_simulated_board_checks_the_simulators_state_directory(
     findings = json.loads(capsys.readouterr().out)["findings"]
     state = next(f for f in findings if f["part"] == "state directory")
     assert state["checked"] and str(tmp_path / "d") in state["message"]
+
+
+def test_the_crp42602y_board_drives_its_solenoid_line_off_and_leaves_the_motor_to_bringup(
+        tmp_path: Path) -> None:
+    import copy
+    import tomllib
+
+    from capstan.board.description import DEFAULT_PATH, parse_board
+
+    raw = copy.deepcopy(tomllib.loads(DEFAULT_PATH.read_text()))
+    raw["mechanism"]["profile"] = "crp42602y"
+    s = SimSession(tmp_path / "s", board=parse_board(raw))
+    try:
+        s.make_cassette("C60")
+        s.deck.start()
+        s.board.signals["solenoid"].write(True)  # left pulled by a crashed daemon
+        report = selftest(s, motor=True)
+        assert s.deck.outputs["solenoid"] == 0.0
+        assert finding(report, "outputs").ok
+        motor = finding(report, "motor and reels in PLAY")
+        assert not motor.checked and "BRINGUP.md" in motor.message
+        assert not any("tachometer" in f.part for f in report.findings)  # it has none
+        assert not report.critical
+    finally:
+        s.close()
