@@ -93,6 +93,7 @@ class SlidingBand:
         self._log_half = 0.5 * (math.log(self._c) - math.log(self._k0))
         self._weights: dict[int, np.ndarray] = {}
         self._steps: dict[tuple[int, int], np.ndarray] = {}
+        self._sums: dict[int, np.ndarray] = {}
         self.set_reference(reference_dbfs)
         self.reset()
 
@@ -130,6 +131,8 @@ class SlidingBand:
         """The held mean square before each sub-block (C, K) and after the last (C,).
 
         `padded` is (C, SUB + K·L) float64: SUB samples of history, then the block.
+        The hold enters as sub-block −1, so one running maximum (in the log domain,
+        less the decay's steps) gives every reading.
         """
         c = padded.shape[0]
         if k == 1:
@@ -139,15 +142,27 @@ class SlidingBand:
             windows = np.concatenate([blocks[:, :-1], blocks[:, 1:]], axis=2)
         w = windows.reshape(c * k, SUB + length) @ self._weighting(length)  # scaled: 1/√L
         w *= w
-        ms = w.sum(axis=1).reshape(c, k)  # mean squares
+        levels = np.empty((c, k + 1))
+        levels[:, 0] = hold
+        levels[:, 1:] = (w @ self._ones(length)).reshape(c, k)  # the mean squares
         steps = self._steps.get((k, length))
-        if steps is None:
-            steps = self._steps[(k, length)] = np.arange(k) * (self._log_beta * length / SUB)
-        log_beta = self._log_beta * length / SUB
-        levels = np.maximum.accumulate(np.log(ms + _TINY) - steps, axis=1)
-        np.maximum(levels, (np.log(hold + _TINY) + log_beta)[:, None], out=levels)
-        held = np.exp(levels + steps)  # after each sub-block
-        return np.concatenate([hold[:, None], held[:, :-1]], axis=1), held[:, -1].copy()
+        if steps is None:  # the decay's log per sub-block, from sub-block −1
+            steps = np.arange(k + 1) * (self._log_beta * length / SUB)
+            self._steps[(k, length)] = steps
+        levels += _TINY
+        np.log(levels, out=levels)
+        levels -= steps
+        np.maximum.accumulate(levels, axis=1, out=levels)
+        levels += steps
+        np.exp(levels, out=levels)
+        levels[:, 0] = hold
+        return levels[:, :-1], levels[:, -1].copy()
+
+    def _ones(self, length: int) -> np.ndarray:
+        ones = self._sums.get(length)
+        if ones is None:
+            ones = self._sums[length] = np.ones(length)
+        return ones
 
     def corners(self, mean_square: np.ndarray) -> np.ndarray:
         """The shelf's corner (Hz) for a detector reading (mean square of the weighted signal)."""
@@ -156,13 +171,24 @@ class SlidingBand:
     def _ratio(self, mean_square: np.ndarray) -> np.ndarray:
         """r: the corner over the rest corner, capped, and kept off the two values where a
         pole would be zero (r = κ₀ for the encoder, r = c for the decoder)."""
-        r = np.minimum(np.sqrt(1.0 + mean_square * self._inv_threshold2), self._r_max)
+        return self._ratios(mean_square)[0]
+
+    def _ratios(self, mean_square: np.ndarray) -> tuple[np.ndarray, float]:
+        """r (see _ratio) and its largest value."""
+        r = mean_square * self._inv_threshold2
+        r += 1.0
+        np.sqrt(r, out=r)
+        np.minimum(r, self._r_max, out=r)
+        top = float(np.maximum.reduce(r, axis=None))
+        if top <= self._k0 * (1.0 - _R_MARGIN):  # below both zeros, the usual case
+            return r, top
         # the two zeros in one test: |log r − log z| < margin, for z = κ₀ and z = c
         distance = np.abs(np.abs(np.log(r) - self._log_mid) - self._log_half)
         if distance.min() < _R_MARGIN:
             for zero in (self._k0, self._c):
                 r = np.where(np.abs(r - zero) < _R_MARGIN * zero, zero * (1.0 + _R_MARGIN), r)
-        return r
+            top = float(np.maximum.reduce(r, axis=None))
+        return r, top
 
     # blocks ----------------------------------------------------------------------
     def __call__(self, block: np.ndarray) -> np.ndarray:
@@ -187,8 +213,16 @@ class SlidingBand:
 
 _TRI: dict[int, np.ndarray] = {}
 _R_MARGIN = 2e-3  # r is kept this far (relative) from where a pole is zero: |pole| ≥ 1e-3
-_EXPONENTS: dict[int, np.ndarray] = {}
-_ALTERNATING: dict[int, np.ndarray] = {}
+
+
+def _powers(a: np.ndarray, length: int) -> np.ndarray:
+    """(C, K, L): a^i for i < L, as a running product along the sub-block."""
+    c, k = a.shape
+    powers = np.empty((c, k, length))
+    powers[:, :, 0] = 1.0
+    powers[:, :, 1:] = a[..., None]
+    np.multiply.accumulate(powers, axis=2, out=powers)
+    return powers
 
 
 def _recursion(u: np.ndarray, a: np.ndarray, prev_out: np.ndarray) -> np.ndarray:
@@ -203,12 +237,7 @@ def _recursion(u: np.ndarray, a: np.ndarray, prev_out: np.ndarray) -> np.ndarray
     tri = _TRI.get(length)
     if tri is None:
         tri = _TRI[length] = np.tril(np.ones((length, length))).T
-        _EXPONENTS[length] = np.arange(length, dtype=float)
-        _ALTERNATING[length] = np.where(np.arange(length) % 2 == 1, -1.0, 1.0)
-    # a^i: |a|^i by exp (pow() of a negative base is thirty times slower), then the signs
-    powers = np.exp(np.log(np.abs(a))[..., None] * _EXPONENTS[length])
-    if a.min() < 0:
-        powers *= np.where((a < 0)[..., None], _ALTERNATING[length], 1.0)
+    powers = _powers(a, length)
     s = (u / powers) @ tri  # Σ_{j≤i} u[j]·a^−j
     ends = s[:, :, -1] * powers[:, :, -1]  # zero-state outputs at the ends
     last = powers[:, :, -1] * a  # a^L
@@ -221,8 +250,11 @@ def _recursion(u: np.ndarray, a: np.ndarray, prev_out: np.ndarray) -> np.ndarray
         ends[:, d:] += step[:, d:] * ends[:, :-d]
         step[:, d:] = step[:, d:] * step[:, :-d]
         d *= 2
-    carried = np.concatenate([prev_out[:, None], ends[:, :-1]], axis=1)
-    s += (a * carried)[..., None]
+    carried = np.empty_like(ends)
+    carried[:, 0] = prev_out
+    carried[:, 1:] = ends[:, :-1]
+    carried *= a
+    s += carried[..., None]
     s *= powers
     return s
 
@@ -240,14 +272,16 @@ class Decoder(SlidingBand):
         k = frames // length
         pad = self._padded(y)
         ms, self.hold = self._detect(pad, k, length, self.hold)
-        r = self._ratio(ms)
+        r, top = self._ratios(ms)
         k0, c = self._k0, self._c
-        a1 = (k0 - r) / (k0 + r)
-        norm = (r + k0) / (r + c)
+        r_c = r + c
+        norm = (r + k0) / r_c
+        a1 = (k0 - r) / (r + k0)
         now = pad[:, SUB:].reshape(ch, k, length)
         before = pad[:, SUB - 1:-1].reshape(ch, k, length)
-        u = (now - before * a1[..., None]) * norm[..., None]
-        x = _recursion(u, (c - r) / (c + r), self.prev_out)
+        u = before * (a1 * norm)[..., None]
+        np.subtract(now * norm[..., None], u, out=u)
+        x = _recursion(u, (c - r) / r_c, self.prev_out)
         self.history = pad[:, -SUB:].copy()
         self.prev_out = _flush(x[:, -1, -1])
         return x.reshape(ch, frames).T.astype(y.dtype)
@@ -276,9 +310,11 @@ class Encoder(SlidingBand):
         # first guess: the detector's hold decaying over the block (as if nothing new came)
         ms = self.hold[:, None] * np.exp(self._log_beta * length / SUB * np.arange(k))[None, :]
         for i in range(MAX_ITERATIONS):  # noqa: B007 (the count is kept)
-            r = self._ratio(ms)
-            u = (now * (r + c)[..., None] - before * (c - r)[..., None]) / (r + k0)[..., None]
-            y = _recursion(u, (k0 - r) / (k0 + r), self.prev_out)
+            r, top = self._ratios(ms)
+            r_k0 = r + k0
+            u = now * ((r + c) / r_k0)[..., None]
+            u -= before * ((c - r) / r_k0)[..., None]
+            y = _recursion(u, (k0 - r) / r_k0, self.prev_out)
             out = y.reshape(ch, frames).T.astype(x.dtype)
             pad[:, SUB:] = out.T  # the decoder will see the float32 samples
             new_ms, hold = self._detect(pad, k, length, self.hold)
