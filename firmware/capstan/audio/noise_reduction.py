@@ -28,13 +28,14 @@ sub-block both are fixed first-order filters with
 (b0, b1, a1 the bilinear high-pass at the corner): the decoder is the
 encoder solved for x, sample by sample, with the same two states, so the
 pair is complementary to rounding whatever the corners do. The decoder
-(playback) is fully vectorized: a few numpy calls per block. The encoder
+(playback) is fully vectorized: a few dozen numpy calls per block. The encoder
 needs its own output for its control; it iterates on the whole block until
 the corners no longer change (each iteration settles at least one more
 sub-block; about five suffice in practice).
 
 A time-varying first-order recursion within a block is solved with a
-triangular matrix product inside the sub-blocks and a three-step prefix scan
+triangular matrix product inside the sub-blocks (the pole's powers a^i by a
+running product) and a three-step prefix scan
 across them (the carry a^SUB ≤ 0.14 for every pole the shelf can have, so
 terms beyond 8 sub-blocks back are below 1.3e-7 of the state). The work is laid out as
 (channel, sub-block, sample), a view of the block, and every numpy call runs
@@ -53,7 +54,12 @@ BOOST_DB = 10.0  # the full high-frequency boost at low levels
 GAIN = 10 ** (BOOST_DB / 20) - 1  # side-chain gain g
 REST_CORNER_HZ = 1500.0  # the sliding shelf's corner at low levels (and the detector's weighting)
 THRESHOLD_DB = -37.0  # re reference level: where the shelf starts to slide
-DECAY_S = 0.1  # the detector's decay (amplitude time constant)
+# The control's time constants, from the components of the B-type control circuit: the
+# rectified side-chain signal charges the first smoothing capacitor (0.1 µF) through
+# 2.7 kΩ and it discharges through 270 kΩ; a second stage (270 kΩ, 0.33 µF) follows it.
+ATTACK_S = 2.7e3 * 0.1e-6  # 0.27 ms: shorter than a sub-block, so the attack takes one
+STAGE_DECAYS_S = (270e3 * 0.1e-6, 270e3 * 0.33e-6)  # 27 ms and 89 ms, in cascade
+DECAY_S = sum(STAGE_DECAYS_S)  # 116 ms: the cascade's mean delay (amplitude time constant)
 MAX_CORNER_HZ = 150e3  # the shelf's corner is capped (its pole stays inside ±0.82)
 SUB = 32  # samples per sub-block (0.67 ms at 48 kHz): the control's time step
 DEFAULT_REFERENCE_DBFS = -12.0  # the digital level of the reference flux (400 Hz tone peak)
@@ -166,29 +172,24 @@ class SlidingBand:
 
     def corners(self, mean_square: np.ndarray) -> np.ndarray:
         """The shelf's corner (Hz) for a detector reading (mean square of the weighted signal)."""
-        return REST_CORNER_HZ * self._ratio(np.asarray(mean_square, float))
+        ms = np.asarray(mean_square, float)
+        return REST_CORNER_HZ * self._ratio(ms.reshape(-1)).reshape(ms.shape)
 
     def _ratio(self, mean_square: np.ndarray) -> np.ndarray:
         """r: the corner over the rest corner, capped, and kept off the two values where a
         pole would be zero (r = κ₀ for the encoder, r = c for the decoder)."""
-        return self._ratios(mean_square)[0]
-
-    def _ratios(self, mean_square: np.ndarray) -> tuple[np.ndarray, float]:
-        """r (see _ratio) and its largest value."""
         r = mean_square * self._inv_threshold2
         r += 1.0
         np.sqrt(r, out=r)
         np.minimum(r, self._r_max, out=r)
-        top = float(np.maximum.reduce(r, axis=None))
-        if top <= self._k0 * (1.0 - _R_MARGIN):  # below both zeros, the usual case
-            return r, top
+        if np.maximum.reduce(r, axis=None) <= self._k0 * (1.0 - _R_MARGIN):
+            return r  # below both zeros, the usual case
         # the two zeros in one test: |log r − log z| < margin, for z = κ₀ and z = c
         distance = np.abs(np.abs(np.log(r) - self._log_mid) - self._log_half)
         if distance.min() < _R_MARGIN:
             for zero in (self._k0, self._c):
                 r = np.where(np.abs(r - zero) < _R_MARGIN * zero, zero * (1.0 + _R_MARGIN), r)
-            top = float(np.maximum.reduce(r, axis=None))
-        return r, top
+        return r
 
     # blocks ----------------------------------------------------------------------
     def __call__(self, block: np.ndarray) -> np.ndarray:
@@ -272,7 +273,7 @@ class Decoder(SlidingBand):
         k = frames // length
         pad = self._padded(y)
         ms, self.hold = self._detect(pad, k, length, self.hold)
-        r, top = self._ratios(ms)
+        r = self._ratio(ms)
         k0, c = self._k0, self._c
         r_c = r + c
         norm = (r + k0) / r_c
@@ -310,7 +311,7 @@ class Encoder(SlidingBand):
         # first guess: the detector's hold decaying over the block (as if nothing new came)
         ms = self.hold[:, None] * np.exp(self._log_beta * length / SUB * np.arange(k))[None, :]
         for i in range(MAX_ITERATIONS):  # noqa: B007 (the count is kept)
-            r, top = self._ratios(ms)
+            r = self._ratio(ms)
             r_k0 = r + k0
             u = now * ((r + c) / r_k0)[..., None]
             u -= before * ((c - r) / r_k0)[..., None]
