@@ -12,6 +12,10 @@ Published points used (levels re the reference level, i.e. Dolby level):
     JAES 31(3), 1983: the B-type system's 10 dB of high-frequency noise reduction.
 [G] Dilettante's Dictionary, "Dolby noise reduction": strong signals, and signals below
     500 Hz, are not affected.
+[C] The B-type control circuit's components, as reproduced in libdolbyb's Param.h
+    (M. Guy 2025, after R. Evans' dolbybcsoftwaredecode, 2018): the rectified side-chain
+    signal charges 0.1 µF through 2.7 kΩ (GCR1, GCC1), which discharges through 270 kΩ
+    (GCR1d), followed by a second smoothing stage of 270 kΩ and 0.33 µF (GCR2, GCC2).
 """
 
 from __future__ import annotations
@@ -170,6 +174,66 @@ def test_decoded_bursts_have_no_overshoot() -> None:
     x = np.stack([x, x], axis=1).astype(np.float32)
     z = run_blocks(Decoder(RATE, 2, REF), run_blocks(Encoder(RATE, 2, REF), x))
     assert np.abs(z[:, 0]).max() <= np.abs(x[:, 0]).max() * 10 ** (0.5 / 20)
+
+
+# the control's attack and decay against the circuit's time constants [C]
+CIRCUIT_ATTACK_S = 2.7e3 * 0.1e-6  # 0.27 ms
+CIRCUIT_STAGES_S = (270e3 * 0.1e-6, 270e3 * 0.33e-6)  # 27 ms, 89 ms
+
+
+def _circuit_fall(t: float) -> float:
+    """The two stages' step-down response (the second following the first) at t seconds."""
+    t1, t2 = CIRCUIT_STAGES_S
+    return (t2 * np.exp(-t / t2) - t1 * np.exp(-t / t1)) / (t2 - t1)
+
+
+def _circuit_time_to(fraction: float) -> float:
+    lo, hi = 0.0, 2.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _circuit_fall(mid) > fraction else (lo, mid)
+    return lo
+
+
+@pytest.fixture(scope="module")
+def control_trace() -> tuple[np.ndarray, int, int]:
+    """The detector's held RMS after every sub-block (as the decoder derives it from the
+    encoded tape) for a 5 kHz tone burst from −60 dB to the reference level and back to
+    silence; with the burst's first and last sub-blocks."""
+    quiet = tone(-60.0, 5000.0, 0.5, RATE, REF)
+    loud = tone(0.0, 5000.0, 0.3, RATE, REF)
+    x = np.concatenate([quiet, loud, np.zeros(RATE // 2)])
+    x = np.stack([x, x], axis=1).astype(np.float32)
+    y = run_blocks(Encoder(RATE, 2, REF), x)
+    dec = Decoder(RATE, 2, REF)
+    trace = []
+    for i in range(0, len(y), SUB):
+        dec(y[i:i + SUB])
+        trace.append(float(np.sqrt(dec.hold[0])))
+    return np.array(trace), len(quiet) // SUB, (len(quiet) + len(loud)) // SUB
+
+
+def test_attack_is_as_quick_as_the_circuits(control_trace: tuple) -> None:
+    """[C]: a large step charges the first stage with a 0.27 ms time constant; the held
+    level is within 5 % of the burst's by 1.5 ms (the circuit: within 0.4 %)."""
+    trace, onset, end = control_trace
+    steady = trace[end - 1]
+    late = onset + int(np.ceil(0.0015 * RATE / SUB)) - 1  # the sub-block ending by 1.5 ms
+    assert 1.0 - np.exp(-0.0015 / CIRCUIT_ATTACK_S) > 0.99
+    assert trace[late] >= 0.95 * steady
+    assert trace[onset - 1] < 0.01 * steady  # before the burst: the quiet tone's level
+
+
+def test_decay_follows_the_circuits_two_stages(control_trace: tuple) -> None:
+    """[C]: after the burst the held level falls as the two stages in cascade do: to 1/e
+    and to −20 dB within 15 % of the times the circuit takes (120 ms and 237 ms)."""
+    trace, _, end = control_trace
+    t = (np.arange(len(trace) - end) + 1) * SUB / RATE
+    fall = trace[end:] / trace[end - 1]
+    for fraction in (np.exp(-1.0), 0.1):
+        measured = t[np.argmax(fall < fraction)]
+        circuit = _circuit_time_to(fraction)
+        assert abs(measured - circuit) <= 0.15 * circuit, (fraction, measured, circuit)
 
 
 def test_reference_level_moves_the_threshold() -> None:

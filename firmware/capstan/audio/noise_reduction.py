@@ -28,13 +28,14 @@ sub-block both are fixed first-order filters with
 (b0, b1, a1 the bilinear high-pass at the corner): the decoder is the
 encoder solved for x, sample by sample, with the same two states, so the
 pair is complementary to rounding whatever the corners do. The decoder
-(playback) is fully vectorized: a few numpy calls per block. The encoder
+(playback) is fully vectorized: a few dozen numpy calls per block. The encoder
 needs its own output for its control; it iterates on the whole block until
 the corners no longer change (each iteration settles at least one more
 sub-block; about five suffice in practice).
 
 A time-varying first-order recursion within a block is solved with a
-triangular matrix product inside the sub-blocks and a three-step prefix scan
+triangular matrix product inside the sub-blocks (the pole's powers a^i by a
+running product) and a three-step prefix scan
 across them (the carry a^SUB ≤ 0.14 for every pole the shelf can have, so
 terms beyond 8 sub-blocks back are below 1.3e-7 of the state). The work is laid out as
 (channel, sub-block, sample), a view of the block, and every numpy call runs
@@ -53,7 +54,12 @@ BOOST_DB = 10.0  # the full high-frequency boost at low levels
 GAIN = 10 ** (BOOST_DB / 20) - 1  # side-chain gain g
 REST_CORNER_HZ = 1500.0  # the sliding shelf's corner at low levels (and the detector's weighting)
 THRESHOLD_DB = -37.0  # re reference level: where the shelf starts to slide
-DECAY_S = 0.1  # the detector's decay (amplitude time constant)
+# The control's time constants, from the components of the B-type control circuit: the
+# rectified side-chain signal charges the first smoothing capacitor (0.1 µF) through
+# 2.7 kΩ and it discharges through 270 kΩ; a second stage (270 kΩ, 0.33 µF) follows it.
+ATTACK_S = 2.7e3 * 0.1e-6  # 0.27 ms: shorter than a sub-block, so the attack takes one
+STAGE_DECAYS_S = (270e3 * 0.1e-6, 270e3 * 0.33e-6)  # 27 ms and 89 ms, in cascade
+DECAY_S = sum(STAGE_DECAYS_S)  # 116 ms: the cascade's mean delay (amplitude time constant)
 MAX_CORNER_HZ = 150e3  # the shelf's corner is capped (its pole stays inside ±0.82)
 SUB = 32  # samples per sub-block (0.67 ms at 48 kHz): the control's time step
 DEFAULT_REFERENCE_DBFS = -12.0  # the digital level of the reference flux (400 Hz tone peak)
@@ -93,6 +99,7 @@ class SlidingBand:
         self._log_half = 0.5 * (math.log(self._c) - math.log(self._k0))
         self._weights: dict[int, np.ndarray] = {}
         self._steps: dict[tuple[int, int], np.ndarray] = {}
+        self._sums: dict[int, np.ndarray] = {}
         self.set_reference(reference_dbfs)
         self.reset()
 
@@ -130,6 +137,8 @@ class SlidingBand:
         """The held mean square before each sub-block (C, K) and after the last (C,).
 
         `padded` is (C, SUB + K·L) float64: SUB samples of history, then the block.
+        The hold enters as sub-block −1, so one running maximum (in the log domain,
+        less the decay's steps) gives every reading.
         """
         c = padded.shape[0]
         if k == 1:
@@ -139,24 +148,42 @@ class SlidingBand:
             windows = np.concatenate([blocks[:, :-1], blocks[:, 1:]], axis=2)
         w = windows.reshape(c * k, SUB + length) @ self._weighting(length)  # scaled: 1/√L
         w *= w
-        ms = w.sum(axis=1).reshape(c, k)  # mean squares
+        levels = np.empty((c, k + 1))
+        levels[:, 0] = hold
+        levels[:, 1:] = (w @ self._ones(length)).reshape(c, k)  # the mean squares
         steps = self._steps.get((k, length))
-        if steps is None:
-            steps = self._steps[(k, length)] = np.arange(k) * (self._log_beta * length / SUB)
-        log_beta = self._log_beta * length / SUB
-        levels = np.maximum.accumulate(np.log(ms + _TINY) - steps, axis=1)
-        np.maximum(levels, (np.log(hold + _TINY) + log_beta)[:, None], out=levels)
-        held = np.exp(levels + steps)  # after each sub-block
-        return np.concatenate([hold[:, None], held[:, :-1]], axis=1), held[:, -1].copy()
+        if steps is None:  # the decay's log per sub-block, from sub-block −1
+            steps = np.arange(k + 1) * (self._log_beta * length / SUB)
+            self._steps[(k, length)] = steps
+        levels += _TINY
+        np.log(levels, out=levels)
+        levels -= steps
+        np.maximum.accumulate(levels, axis=1, out=levels)
+        levels += steps
+        np.exp(levels, out=levels)
+        levels[:, 0] = hold
+        return levels[:, :-1], levels[:, -1].copy()
+
+    def _ones(self, length: int) -> np.ndarray:
+        ones = self._sums.get(length)
+        if ones is None:
+            ones = self._sums[length] = np.ones(length)
+        return ones
 
     def corners(self, mean_square: np.ndarray) -> np.ndarray:
         """The shelf's corner (Hz) for a detector reading (mean square of the weighted signal)."""
-        return REST_CORNER_HZ * self._ratio(np.asarray(mean_square, float))
+        ms = np.asarray(mean_square, float)
+        return REST_CORNER_HZ * self._ratio(ms.reshape(-1)).reshape(ms.shape)
 
     def _ratio(self, mean_square: np.ndarray) -> np.ndarray:
         """r: the corner over the rest corner, capped, and kept off the two values where a
         pole would be zero (r = κ₀ for the encoder, r = c for the decoder)."""
-        r = np.minimum(np.sqrt(1.0 + mean_square * self._inv_threshold2), self._r_max)
+        r = mean_square * self._inv_threshold2
+        r += 1.0
+        np.sqrt(r, out=r)
+        np.minimum(r, self._r_max, out=r)
+        if np.maximum.reduce(r, axis=None) <= self._k0 * (1.0 - _R_MARGIN):
+            return r  # below both zeros, the usual case
         # the two zeros in one test: |log r − log z| < margin, for z = κ₀ and z = c
         distance = np.abs(np.abs(np.log(r) - self._log_mid) - self._log_half)
         if distance.min() < _R_MARGIN:
@@ -187,8 +214,16 @@ class SlidingBand:
 
 _TRI: dict[int, np.ndarray] = {}
 _R_MARGIN = 2e-3  # r is kept this far (relative) from where a pole is zero: |pole| ≥ 1e-3
-_EXPONENTS: dict[int, np.ndarray] = {}
-_ALTERNATING: dict[int, np.ndarray] = {}
+
+
+def _powers(a: np.ndarray, length: int) -> np.ndarray:
+    """(C, K, L): a^i for i < L, as a running product along the sub-block."""
+    c, k = a.shape
+    powers = np.empty((c, k, length))
+    powers[:, :, 0] = 1.0
+    powers[:, :, 1:] = a[..., None]
+    np.multiply.accumulate(powers, axis=2, out=powers)
+    return powers
 
 
 def _recursion(u: np.ndarray, a: np.ndarray, prev_out: np.ndarray) -> np.ndarray:
@@ -203,12 +238,7 @@ def _recursion(u: np.ndarray, a: np.ndarray, prev_out: np.ndarray) -> np.ndarray
     tri = _TRI.get(length)
     if tri is None:
         tri = _TRI[length] = np.tril(np.ones((length, length))).T
-        _EXPONENTS[length] = np.arange(length, dtype=float)
-        _ALTERNATING[length] = np.where(np.arange(length) % 2 == 1, -1.0, 1.0)
-    # a^i: |a|^i by exp (pow() of a negative base is thirty times slower), then the signs
-    powers = np.exp(np.log(np.abs(a))[..., None] * _EXPONENTS[length])
-    if a.min() < 0:
-        powers *= np.where((a < 0)[..., None], _ALTERNATING[length], 1.0)
+    powers = _powers(a, length)
     s = (u / powers) @ tri  # Σ_{j≤i} u[j]·a^−j
     ends = s[:, :, -1] * powers[:, :, -1]  # zero-state outputs at the ends
     last = powers[:, :, -1] * a  # a^L
@@ -221,8 +251,11 @@ def _recursion(u: np.ndarray, a: np.ndarray, prev_out: np.ndarray) -> np.ndarray
         ends[:, d:] += step[:, d:] * ends[:, :-d]
         step[:, d:] = step[:, d:] * step[:, :-d]
         d *= 2
-    carried = np.concatenate([prev_out[:, None], ends[:, :-1]], axis=1)
-    s += (a * carried)[..., None]
+    carried = np.empty_like(ends)
+    carried[:, 0] = prev_out
+    carried[:, 1:] = ends[:, :-1]
+    carried *= a
+    s += carried[..., None]
     s *= powers
     return s
 
@@ -242,12 +275,14 @@ class Decoder(SlidingBand):
         ms, self.hold = self._detect(pad, k, length, self.hold)
         r = self._ratio(ms)
         k0, c = self._k0, self._c
-        a1 = (k0 - r) / (k0 + r)
-        norm = (r + k0) / (r + c)
+        r_c = r + c
+        norm = (r + k0) / r_c
+        a1 = (k0 - r) / (r + k0)
         now = pad[:, SUB:].reshape(ch, k, length)
         before = pad[:, SUB - 1:-1].reshape(ch, k, length)
-        u = (now - before * a1[..., None]) * norm[..., None]
-        x = _recursion(u, (c - r) / (c + r), self.prev_out)
+        u = before * (a1 * norm)[..., None]
+        np.subtract(now * norm[..., None], u, out=u)
+        x = _recursion(u, (c - r) / r_c, self.prev_out)
         self.history = pad[:, -SUB:].copy()
         self.prev_out = _flush(x[:, -1, -1])
         return x.reshape(ch, frames).T.astype(y.dtype)
@@ -277,8 +312,10 @@ class Encoder(SlidingBand):
         ms = self.hold[:, None] * np.exp(self._log_beta * length / SUB * np.arange(k))[None, :]
         for i in range(MAX_ITERATIONS):  # noqa: B007 (the count is kept)
             r = self._ratio(ms)
-            u = (now * (r + c)[..., None] - before * (c - r)[..., None]) / (r + k0)[..., None]
-            y = _recursion(u, (k0 - r) / (k0 + r), self.prev_out)
+            r_k0 = r + k0
+            u = now * ((r + c) / r_k0)[..., None]
+            u -= before * ((c - r) / r_k0)[..., None]
+            y = _recursion(u, (k0 - r) / r_k0, self.prev_out)
             out = y.reshape(ch, frames).T.astype(x.dtype)
             pad[:, SUB:] = out.T  # the decoder will see the float32 samples
             new_ms, hold = self._detect(pad, k, length, self.hold)

@@ -13,7 +13,7 @@ from capstan.audio.noise_reduction import DEFAULT_REFERENCE_DBFS, Encoder
 
 STANDARD_LEVELS_DB = (-60.0, -50.0, -40.0, -30.0, -20.0, -10.0, 0.0)  # re reference level
 STANDARD_FREQS_HZ = (100.0, 200.0, 500.0, 1000.0, 2000.0, 3000.0, 5000.0, 10000.0, 15000.0)
-SETTLE = 0.5  # s of tone before the measurement (the detector's decay is 0.1 s)
+SETTLE = 0.5  # s of tone before the measurement (the detector's decay is 0.116 s)
 WINDOW = 0.2  # s measured
 BLOCK = 1024
 
