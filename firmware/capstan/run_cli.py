@@ -11,12 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 from pathlib import Path
 from typing import Any
 
-from capstan.errors import ConfigError
+from capstan.errors import BoardError, BoardFileError, ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def sim_state_dir() -> Path:
@@ -66,7 +69,12 @@ def _run(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         loop = asyncio.get_running_loop()
-        board = open_board(kind, description, loop, config["player"]["period"])
+        try:
+            board = open_board(kind, description, loop, config["player"]["period"])
+        except BoardError as exc:
+            if kind != "pi" or isinstance(exc, BoardFileError):
+                raise
+            await _no_hardware(exc, description, notifier)
         try:
             if board.deck is not None:
                 if args.cassette:
@@ -92,6 +100,23 @@ def _run(args: argparse.Namespace) -> int:
         with asyncio.Runner(loop_factory=LiveLoop) as runner:
             return runner.run(main())
     return asyncio.run(main())
+
+
+async def _no_hardware(exc: BoardError, description: Any, notifier: Any) -> None:
+    """The Pi board did not open: say part by part what is missing, then stop for good
+    (EXIT_NO_HARDWARE; the unit does not restart on it). Re-raises `exc` if every part
+    opens on its own: then it was not missing hardware."""
+    from capstan.board.census import HardwareMissing, take_census
+
+    report = await asyncio.to_thread(take_census, description)
+    if not report.critical:
+        raise exc
+    for finding in report.findings:
+        log.log(logging.ERROR if finding.critical else logging.INFO, "self-test: %s",
+                finding.line())
+    notifier.status(f"self-test failed: {report.summary()}")
+    raise HardwareMissing(f"{report.summary()}. Not restarting: the hardware is missing "
+                          "(`sudo systemctl restart capstan` once it is there)")
 
 
 def _sim_cassette(spec: str, description: Any, state_dir: Path) -> Any:

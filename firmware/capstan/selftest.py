@@ -184,12 +184,16 @@ def _switches(board: Any, report: SelfTestReport) -> bool:
 
 
 def _chips(board: Any, report: SelfTestReport) -> None:
-    d = board.description
+    check_chips(board.description, board.i2c, report)
+
+
+def check_chips(d: Any, bus: Any, report: SelfTestReport) -> None:
+    """Every I2C chip of the description answers on `bus` and is the chip it should be."""
     for dev in d.i2c.values():
         name = CHIP_NAMES.get(dev.chip, dev.chip)
         register, length = ID_REGISTERS.get(dev.chip, (0x00, 1))
         try:
-            data = board.i2c.read_i2c_block_data(dev.address, register, length)
+            data = bus.read_i2c_block_data(dev.address, register, length)
         except OSError as exc:
             report.add(name, False,
                        f"no answer at 0x{dev.address:02x} on I2C-{d.i2c_bus} "

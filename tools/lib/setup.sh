@@ -22,8 +22,17 @@ CAPSTAN_DEBS_PLAYER=(python3 python3-venv python3-numpy python3-cryptography pyt
     python3-dbus-fast python3-alsaaudio python3-tomli-w python3-soundfile python3-colorzero
     alsa-utils i2c-tools bluez bluez-alsa-utils libasound2-plugin-bluez minisign
     device-tree-compiler)
-# Raspberry Pi OS only (its own archive; Debian does not package them): the GPIO libraries.
+# The GPIO libraries: both in Raspberry Pi OS's archive; Debian has python3-rpi.gpio only.
 CAPSTAN_DEBS_PI=(python3-lgpio python3-rpi.gpio)
+# The SD image made from Debian's packages alone (tools/build-image --from-debian), besides
+# CAPSTAN_DEBS_PLAYER: systemd as init, Debian's arm64 kernel and the Pi's boot firmware,
+# the Pi's Bluetooth and WiFi firmware (non-free-firmware), the filesystem checkers of the
+# two partitions, and RPi.GPIO (lgpio is not in Debian).
+CAPSTAN_DEBS_IMAGE=(systemd-sysv udev dbus kmod initramfs-tools linux-image-arm64
+    raspi-firmware bluez-firmware firmware-brcm80211 e2fsprogs dosfstools python3-rpi.gpio)
+# What builds that image on an x86 machine and boots it (tools/test's image tier).
+CAPSTAN_DEBS_IMAGE_TOOLS=(mmdebstrap arch-test qemu-user-static qemu-system-arm mtools
+    dosfstools fdisk e2fsprogs)
 # Only to build slot a from a clone (tools/install): the firmware's wheel, in-tree.
 CAPSTAN_DEBS_BUILD=(python3-setuptools python3-wheel)
 # Pure-Python wheels the bundle carries because Debian 12's package is too old.
