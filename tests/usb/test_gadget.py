@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from tests.usb.configfs import PlainTree
 
 from capstan.usb.gadget import Gadget, GadgetError, GadgetSpec, udc_name
