@@ -7,10 +7,11 @@
 # snd-aloop, hci_vhci. Everything is cached under $VM_CACHE and made once.
 
 # qemu, the initramfs (busybox, cpio), the gpio-sim build (make, gcc, libelf), the guest's
-# tools (libgpiod, i2c-tools, alsa-utils, bluez with btvirt), python3-dbus for BlueZ.
+# tools (libgpiod, i2c-tools, alsa-utils, bluez with btvirt), python3-dbus for BlueZ,
+# eject for the USB drive's host side (tests/vm/test_usb.py).
 CAPSTAN_DEBS_VM=(qemu-system-x86 busybox-static cpio kmod xz-utils make gcc-12 libc6-dev
                  libelf-dev gpiod i2c-tools alsa-utils bluez bluez-test-tools dbus systemd
-                 python3-dbus)
+                 python3-dbus eject)
 VM_CACHE="${CAPSTAN_VM_CACHE:-/var/cache/capstan-vm}"
 VM_LOCK="$VM_CACHE/lock"
 

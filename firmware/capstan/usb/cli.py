@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         print("usb: gadget off ([usb] gadget = \"off\")")
         return 0
     gadget = Gadget(GadgetSpec(mode, image.path if wants_storage(mode) else None))
+    if not gadget.root.is_dir():  # configfs's usb_gadget comes with libcomposite
+        subprocess.run(["modprobe", "libcomposite"], check=False)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
