@@ -148,7 +148,13 @@ class Gadget:
             t.write(lun / "file", str(s.image))
         for fn in self.functions:
             t.symlink(d / "functions" / fn, config / fn)
-        t.write(d / "UDC", udc)
+        try:
+            t.write(d / "UDC", udc)
+        except OSError as exc:
+            self.down()
+            raise GadgetError(f"the controller {udc} refused the gadget ({exc.strerror}): "
+                              f"it lacks an endpoint one of {', '.join(self.functions)} "
+                              "needs (the kernel log names it)") from None
 
     def _mkdirs(self, *paths: Path) -> None:
         for p in paths:
