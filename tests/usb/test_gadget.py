@@ -101,3 +101,17 @@ def test_refusals_name_what_is_missing(tmp_path: Path) -> None:
         Gadget(GadgetSpec("storage"), tmp_path)
     with pytest.raises(GadgetError, match="nothing to set up"):
         Gadget(GadgetSpec("off"), tmp_path)
+
+
+def test_a_controller_that_refuses_the_gadget_is_one_clear_error(configfs: Path) -> None:
+    import errno
+
+    class Refusing(PlainTree):  # as dummy_hcd does for UAC2: no isochronous endpoints
+        def write(self, path: Path, value: str) -> None:
+            if path.name == "UDC" and value:
+                raise OSError(errno.EBUSY, os.strerror(errno.EBUSY))
+            super().write(path, value)
+
+    with pytest.raises(GadgetError, match=r"dummy_udc\.0 refused the gadget .*uac2\.usb0"):
+        Gadget(GadgetSpec("audio"), configfs, Refusing()).up("dummy_udc.0")
+    assert list(configfs.iterdir()) == []  # taken down again
