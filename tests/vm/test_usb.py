@@ -131,7 +131,8 @@ def test_the_computer_records_the_tape(usb: Usb, tmp_path: Path, header: Header,
             rec = subprocess.run(["arecord", "-q", "-D", f"hw:{usb.card},0", "-f", "S16_LE",
                                   "-r", "48000", "-c", "2", "-d", "4", str(wav)],
                                  capture_output=True, text=True, timeout=GUARD)
-            status = d.client().status()
+            with d.client() as c:
+                status = c.request("status")["status"]
             said = d.output()
             assert rec.returncode == 0, f"{rec.stderr}\n{status.get('usb_audio')}\n{said}"
         finally:
