@@ -35,9 +35,9 @@ ISO_CASE = '''		case PIPE_ISOCHRONOUS:
 						struct dummy_request, queue);
 				if (req) {
 					len = min_t(unsigned int, d->length,
-						    req->req.length - req->req.actual);
+						req->req.length - req->req.actual);
 					memcpy(urb->transfer_buffer + d->offset,
-					       req->req.buf + req->req.actual, len);
+						req->req.buf + req->req.actual, len);
 					req->req.actual += len;
 					req->req.status = 0;
 					list_del_init(&req->queue);
