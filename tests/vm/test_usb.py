@@ -128,13 +128,23 @@ def test_the_computer_records_the_tape(usb: Usb, tmp_path: Path, header: Header,
         d = PiDaemon(tmp_path, config=usb.config)
         try:
             d.wait_for("READY=1")
-            rec = subprocess.run(["arecord", "-q", "-D", f"hw:{usb.card},0", "-f", "S16_LE",
-                                  "-r", "48000", "-c", "2", "-d", "4", str(wav)],
-                                 capture_output=True, text=True, timeout=GUARD)
+            rec = subprocess.Popen(["arecord", "-q", "-D", f"hw:{usb.card},0", "-f",
+                                    "S16_LE", "-r", "48000", "-c", "2", "-d", "4", str(wav)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                rec.wait(2)
+            except subprocess.TimeoutExpired:
+                pass
+            gadget_pcm = "\n".join(  # the player's side while the computer records
+                f"{f}: {Path(f).read_text().strip()}" for f in
+                ("/proc/asound/UAC2Gadget/pcm0p/sub0/status",
+                 "/proc/asound/UAC2Gadget/pcm0p/sub0/sw_params")
+                if Path(f).exists())
+            said_rec = rec.communicate(timeout=GUARD)[0]
             with d.client() as c:
                 status = c.request("status")["status"]
             said = d.output()
-            assert rec.returncode == 0, f"{rec.stderr}\n{status.get('usb_audio')}\n{said}"
+            assert rec.returncode == 0, f"{said_rec}\n{status.get('usb_audio')}\n{said}"
         finally:
             d.stop()
     assert status["usb_audio"]["open"], (status["usb_audio"], said)
@@ -143,9 +153,11 @@ def test_the_computer_records_the_tape(usb: Usb, tmp_path: Path, header: Header,
         x = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2) / 32768.0
     x = x[48000:]  # past the stream's start
     assert len(x) >= 2 * 48000
+    seen = (f"{status['usb_audio']}; recorded peak {np.abs(x).max():.4f}, "
+            f"{np.mean(x == 0):.0%} zeros; {gadget_pcm}")
     spectrum = np.abs(np.fft.rfft(x[:, 0] * np.hanning(len(x))))
     peak = np.argmax(spectrum) * 48000 / len(x)
-    assert abs(peak - TONE) < 5, f"the loudest frequency is {peak:.1f} Hz"
+    assert abs(peak - TONE) < 5, f"the loudest frequency is {peak:.1f} Hz ({seen})"
     # the level: the head's tone through the tape EQ (type I, notches at rest), in 100 ms
     # pieces (the median: a block the emulated CPU dropped does not count)
     front = HeadFrontEnd(48000, 2, "I")
@@ -155,7 +167,7 @@ def test_the_computer_records_the_tape(usb: Usb, tmp_path: Path, header: Header,
     pieces = [float(np.sqrt(np.mean(x[i:i + 4800, 0] ** 2))) for i in range(0, len(x) - 4800,
                                                                            4800)]
     level = float(np.median(pieces))
-    assert 20 * abs(np.log10(level / expected)) < 1.0, f"{level:.4f} vs {expected:.4f} rms"
+    assert 20 * abs(np.log10(level / expected)) < 1.0, f"{level:.4f} vs {expected:.4f} rms ({seen})"
     assert np.allclose(x[:, 0], x[:, 1], atol=2 / 32768)  # both channels, as the head
 
 
