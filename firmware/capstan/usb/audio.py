@@ -5,8 +5,10 @@ player plays into it, the computer records (48 kHz, 16-bit stereo). `UsbAudio` t
 every block from the audio chain's analysis tap (after the tape EQ and the noise
 reduction, before volume and mute: the same signal the digitizer writes), while the
 jack plays as ever. The PCM is opened, written and closed by its own thread, non-
-blocking: the gadget's card only moves while the computer records, and a block the
-card has no room for is dropped and counted (`dropped`), never waited for. A card that
+blocking, a card period (1024 frames) at a time into a 16-period buffer: the gadget's
+card only moves while the computer records, and a block the card has no room for is
+dropped and counted (`dropped`), never waited for; after an underrun the PCM is opened
+afresh. A card that
 is not there (the gadget is not up yet) is looked for again every RETRY seconds.
 """
 
@@ -30,11 +32,16 @@ RETRY = 5.0  # s between looks for a missing card
 QUEUE = 8  # blocks
 
 
+PCM_PERIOD = 1024  # frames: what the gadget's card takes; blocks are written in pieces
+PCM_PERIODS = 16  # 341 ms of buffer (the card's most: 64 KiB), several player blocks
+
+
 def open_gadget_pcm(device: str, rate: int, channels: int, period: int) -> Any:
     """A non-blocking playback PCM on the gadget's card (pyalsaaudio)."""
     from capstan.board.alsa import open_pcm
 
-    return open_pcm(device, False, rate, channels, FORMAT, period, nonblock=True)
+    return open_pcm(device, False, rate, channels, FORMAT, PCM_PERIOD, periods=PCM_PERIODS,
+                    nonblock=True)
 
 
 class UsbAudio:
@@ -108,19 +115,35 @@ class UsbAudio:
                         break
                     data = self._queue.popleft()
                 try:
-                    n = pcm.write(data)
+                    n = self._write_pieces(pcm, data)
                 except Exception as exc:  # the card went away (gadget down): look again
                     log.warning("USB audio: %s failed (%s)", self.device, exc)
                     self._close(pcm)
                     pcm = None
                     continue
-                if n > 0:
-                    self.frames_written += n
-                else:  # no room (the computer is not recording) or an underrun
+                if n < 0:  # an underrun (the computer read faster): start afresh
+                    self.dropped += 1
+                    self._close(pcm)
+                    pcm = None
+                elif n == 0:  # no room: the computer is not recording
                     self.dropped += 1
         finally:
             if pcm is not None:
                 self._close(pcm)
+
+    def _write_pieces(self, pcm: Any, data: bytes) -> int:
+        """Write `data` a PCM period at a time: frames taken, 0 if none, < 0 on an underrun."""
+        step = PCM_PERIOD * 2 * self.channels
+        taken = 0
+        for i in range(0, len(data), step):
+            n = pcm.write(data[i:i + step])
+            if n < 0:
+                return n
+            if n == 0:
+                break
+            taken += n
+            self.frames_written += n
+        return taken
 
     @staticmethod
     def _close(pcm: Any) -> None:
