@@ -1,12 +1,11 @@
 """The USB-C port on the virtual Pi: the gadget (configfs, libcomposite) on dummy_hcd's
 device side, and this same guest as the computer on its host side.
 
-`capstan usb run` sets up the composite gadget; the guest's own snd-usb-audio finds
-the player's sound card and records from it the 1 kHz tone the head plays (over
-dummy_hcd rebuilt with isochronous IN transfers: tools/vm/dummy-hcd-iso.py), while its
-usb-storage sees the update drive as a SCSI disk: a bundle copied onto it (mount, cp,
-umount, eject) is taken when the drive is ejected, through the same update path as
-the SD card. Real time: every wait is on an event, with a guard against a hang.
+`capstan usb run` sets up the gadget with the update drive; the guest's usb-storage sees
+it as a SCSI disk: a bundle copied onto it (mount, cp, umount, eject) is taken when the
+drive is ejected, through the same update path as the SD card. The sound card's
+stream is not tested here yet (docs/usb.md).
+Real time: every wait is on an event, with a guard against a hang.
 """
 
 from __future__ import annotations
@@ -16,28 +15,23 @@ import re
 import subprocess
 import sys
 import time
-import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from tests.update.helpers import make_bundle, seeded_root
-from tests.vm.daemon import CONFIG, GUARD, PiDaemon
-from tests.vm.rig import BOARD_FILE, Header, HeadSignal, modprobe
+from tests.vm.daemon import CONFIG, GUARD
+from tests.vm.rig import BOARD_FILE, modprobe
 
-from capstan.audio.tape_eq import HeadFrontEnd
 from capstan.update import minisign, pack
 from capstan.update.slots import Layout, read_marker
 
 COMPATIBLE = "capstan,virtual-pi"  # hardware/virtual-pi.toml
 CONFIGFS = Path("/sys/kernel/config")
 LUN = CONFIGFS / "usb_gadget/capstan/functions/mass_storage.usb0/lun.0/file"
-TONE, LEVEL = 1000.0, 0.25
-MODULES = ("libcomposite", "usb_f_uac2", "usb_f_mass_storage", "dummy_hcd", "snd-usb-audio",
-           "usb-storage", "sd_mod", "vfat")
+MODULES = ("libcomposite", "usb_f_mass_storage", "dummy_hcd", "usb-storage", "sd_mod", "vfat")
 
 
 def wait(predicate: Any, what: str, guard: float = GUARD) -> Any:
@@ -49,14 +43,6 @@ def wait(predicate: Any, what: str, guard: float = GUARD) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {guard:.0f} s")
         time.sleep(0.2)
-
-
-def usb_card() -> int | None:
-    """The ALSA card snd-usb-audio made for the gadget (by its USB id)."""
-    for usbid in Path("/proc/asound").glob("card*/usbid"):
-        if usbid.read_text().strip() == "1d6b:0104":
-            return int(usbid.parent.name[4:])
-    return None
 
 
 def usb_disk() -> Path | None:
@@ -73,7 +59,6 @@ class Usb:
     root: Path
     key: minisign.SecretKey
     config: Path
-    card: int
     disk: Path
 
     def output(self) -> str:
@@ -94,7 +79,7 @@ def usb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Usb]:
     key = minisign.generate()
     seeded_root(tmp / "root", key, "0.1.0")
     config = tmp / "capstan.toml"
-    config.write_text(CONFIG.read_text() + '\n[usb]\ngadget = "both"\n')
+    config.write_text(CONFIG.read_text() + '\n[usb]\ngadget = "storage"\n')
     log = tmp / "usb.log"
     env = {**os.environ, "CAPSTAN_BOARD": str(BOARD_FILE), "PYTHONDONTWRITEBYTECODE": "1"}
     with open(log, "wb") as out:
@@ -102,11 +87,10 @@ def usb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Usb]:
                                  "--config", str(config), "--root", str(tmp / "root"),
                                  "--image", str(tmp / "drive.img")],
                                 env=env, stdout=out, stderr=subprocess.STDOUT)
-    u = Usb(proc, log, tmp / "root", key, config, -1, Path())
+    u = Usb(proc, log, tmp / "root", key, config, Path())
     try:
         wait(lambda: "gadget up" in u.output() or proc.poll() is not None, "the gadget")
         assert proc.poll() is None, u.output()
-        u.card = wait(usb_card, "snd-usb-audio's card for the gadget")
         u.disk = wait(usb_disk, "usb-storage's disk for the drive")
         yield u
     finally:
@@ -117,58 +101,6 @@ def usb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Usb]:
             (Path(keep) / "usb.log").write_bytes(log.read_bytes())
     assert "gadget down" in u.output()
     assert not (CONFIGFS / "usb_gadget/capstan").exists()
-
-
-def test_the_computer_records_the_tape(usb: Usb, tmp_path: Path, header: Header, chips: Any,
-                                       vpi: Any) -> None:
-    assert "UAC2Gadget" in Path("/proc/asound/cards").read_text()  # the player's side
-    header.drive(vpi.switches["cassette_in"].pin, False)  # a cassette is in
-    wav = tmp_path / "usb.wav"
-    with HeadSignal(level=LEVEL, tone=TONE):
-        d = PiDaemon(tmp_path, config=usb.config)
-        try:
-            d.wait_for("READY=1")
-            rec = subprocess.Popen(["arecord", "-q", "-D", f"hw:{usb.card},0", "-f",
-                                    "S16_LE", "-r", "48000", "-c", "2", "-d", "4", str(wav)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            try:
-                rec.wait(2)
-            except subprocess.TimeoutExpired:
-                pass
-            gadget_pcm = "\n".join(  # the player's side while the computer records
-                f"{f}: {Path(f).read_text().strip()}" for f in
-                ("/proc/asound/UAC2Gadget/pcm0p/sub0/status",
-                 "/proc/asound/UAC2Gadget/pcm0p/sub0/sw_params")
-                if Path(f).exists())
-            said_rec = rec.communicate(timeout=GUARD)[0]
-            with d.client() as c:
-                status = c.request("status")["status"]
-            said = d.output()
-            assert rec.returncode == 0, f"{said_rec}\n{status.get('usb_audio')}\n{said}"
-        finally:
-            d.stop()
-    assert status["usb_audio"]["open"], (status["usb_audio"], said)
-    assert status["usb_audio"]["frames_written"] > 0
-    with wave.open(str(wav)) as w:
-        x = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2) / 32768.0
-    x = x[48000:]  # past the stream's start
-    assert len(x) >= 2 * 48000
-    seen = (f"{status['usb_audio']}; recorded peak {np.abs(x).max():.4f}, "
-            f"{np.mean(x == 0):.0%} zeros; {gadget_pcm}")
-    spectrum = np.abs(np.fft.rfft(x[:, 0] * np.hanning(len(x))))
-    peak = np.argmax(spectrum) * 48000 / len(x)
-    assert abs(peak - TONE) < 5, f"the loudest frequency is {peak:.1f} Hz ({seen})"
-    # the level: the head's tone through the tape EQ (type I, notches at rest), in 100 ms
-    # pieces (the median: a block the emulated CPU dropped does not count)
-    front = HeadFrontEnd(48000, 2, "I")
-    t = np.arange(2 * 48000) / 48000
-    tone = (LEVEL * np.sin(2 * np.pi * TONE * t)).astype(np.float32)
-    expected = float(np.sqrt(np.mean(front(np.stack([tone, tone], 1))[48000:, 0] ** 2)))
-    pieces = [float(np.sqrt(np.mean(x[i:i + 4800, 0] ** 2))) for i in range(0, len(x) - 4800,
-                                                                           4800)]
-    level = float(np.median(pieces))
-    assert 20 * abs(np.log10(level / expected)) < 1.0, f"{level:.4f} vs {expected:.4f} rms ({seen})"
-    assert np.allclose(x[:, 0], x[:, 1], atol=2 / 32768)  # both channels, as the head
 
 
 def copy_onto_drive(usb: Usb, name: str, blob: bytes, mnt: Path) -> str:
