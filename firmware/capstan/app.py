@@ -159,6 +159,7 @@ class Player:
         self.nr = NoiseReductionSwitch(self, state)  # B-type NR per cassette: nr_switch.py
         self.store = state  # flushed by safe_stop() before a power-off
         self.power = PlayerPower.from_config(self, config.get("power"))  # docs/power.md
+        self.usb_audio: Any = None  # the tape into the USB gadget's sound card: docs/usb.md
         self.started = False
 
     @property
@@ -174,6 +175,7 @@ class Player:
         self.switches["cassette_in"].on_edge = self._cassette_edge
         self.panel.start()
         self.audio.start()  # the DAC stays muted until the transport plays
+        self._start_usb_audio()
         await self.headphones.start()  # after the chain: it routes into it
         if self.switches["cassette_in"].is_active:
             self._restore_counter()
@@ -209,6 +211,9 @@ class Player:
             await self.headphones.stop()  # before the chain it routes into
         finally:
             self.audio.stop()  # DAC soft-muted first, then capture stops
+        if self.usb_audio is not None:
+            self.usb_audio.stop()
+            self.usb_audio = None
         for p in self.led_players.values():
             p.close()
         self.started = False
@@ -219,6 +224,20 @@ class Player:
 
     def _gear_error(self, reason: str) -> None:
         self._dispatch(tp.Fault("gear", reason))
+
+    def _start_usb_audio(self) -> None:
+        """With [usb] gadget = "audio" or "both" on the Pi: the tap into the gadget's card."""
+        from capstan.usb import wants_audio
+
+        if self.board.kind != "pi" or not wants_audio(self.config.get("usb", {})
+                                                      .get("gadget", "off")):
+            return
+        from capstan.usb.audio import UsbAudio
+
+        cap = self.board.capture
+        self.usb_audio = UsbAudio(self.audio.tap, self.audio.rate, cap.channels,
+                                  getattr(cap, "period", self.config["player"]["period"]))
+        self.usb_audio.start()
 
     # inputs -------------------------------------------------------------------
     def press(self, button: str) -> None:
@@ -528,4 +547,5 @@ class Player:
                 "calibrated": c.calibrated,
                 "remaining": None if c.remaining is None else round(c.remaining, 1),
                 "tape": self.intelligence.status(), "power": self.power.status(),
-                "nr": self.nr.status()}
+                "nr": self.nr.status(),
+                **({"usb_audio": self.usb_audio.status()} if self.usb_audio else {})}

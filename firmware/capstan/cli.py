@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "capstan.recording.cli",    # record
     "capstan.update.cli",       # update
     "capstan.config_file",      # config
+    "capstan.usb.cli",          # usb
 )
 
 

@@ -5,6 +5,7 @@
     [audio]   volume = 0.7
     [transport] auto_rewind = false, pause_on_headphones_lost = true
     [bluetooth] enabled = true (headphones; the Pi's system bus)
+    [usb]     gadget = "off" | "audio" | "storage" | "both" (the USB-C port: docs/usb.md)
     [intelligence] digitize = false, digitize_dir = "" (= <state_dir>/tapes),
               digitize_format = "flac" | "wav", speed_trim = true (docs/tape-intelligence.md)
 
@@ -27,6 +28,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "audio": {"volume": 0.7},
     "transport": {"auto_rewind": False, "pause_on_headphones_lost": True},
     "bluetooth": {"enabled": True},
+    "usb": {"gadget": "off"},
     "intelligence": {"digitize": False, "digitize_dir": "", "digitize_format": "flac",
                      "speed_trim": True},
     # [power] takes capstan.power.config.PowerConfig's keys; empty: its defaults.
@@ -43,6 +45,7 @@ SCHEMA: dict[str, dict[str, sc.Checker]] = {
     "audio": {"volume": sc.number(0, 1)},
     "transport": {"auto_rewind": sc.flag, "pause_on_headphones_lost": sc.flag},
     "bluetooth": {"enabled": sc.flag},
+    "usb": {"gadget": sc.choice("off", "audio", "storage", "both")},
     "intelligence": {"digitize": sc.flag, "digitize_dir": sc.text_or_empty,
                      "digitize_format": sc.choice("flac", "wav"), "speed_trim": sc.flag},
 }

@@ -51,6 +51,12 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "enabled": ("true or false", "Bluetooth headphones (BlueZ and BlueALSA on the system "
                     "bus); false: the jack only."),
     },
+    "usb": {
+        "gadget": ('"off", "audio", "storage" or "both"', "What the USB-C port is to a "
+                   "computer (docs/usb.md): a USB sound card whose recording is the tape as "
+                   "it plays (audio), a small drive that takes update bundles (storage), "
+                   "both, or nothing (off). Needs the dwc2 overlay in config.txt."),
+    },
     "intelligence": {
         "digitize": ("true or false", "Write what plays to files, one per track, as it "
                      "plays (docs/tape-intelligence.md, Digitizing)."),

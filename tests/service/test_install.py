@@ -75,6 +75,7 @@ def test_install_into_a_tree_is_complete_and_idempotent(tmp_path: Path) -> None:
     assert wants.readlink() == Path("/etc/systemd/system/capstan.service")
     etc = tree / "etc"
     assert (etc / "systemd/system/multi-user.target.wants/capstan-update.service").is_symlink()
+    assert (etc / "systemd/system/multi-user.target.wants/capstan-usb.service").is_symlink()
     assert (etc / "capstan/board.toml").read_bytes() == (ROOT / "hardware/board.toml").read_bytes()
     for f in ("bluetooth/main.conf", "bluetooth/input.conf",
               "polkit-1/rules.d/50-capstan-poweroff.rules"):

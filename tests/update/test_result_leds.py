@@ -40,3 +40,16 @@ def test_each_outcome_has_its_led_and_is_shown_once(session: SimSession, tmp_pat
 
 def test_no_result_no_flash(session: SimSession, tmp_path: Path) -> None:
     assert show_update_result(session.player, tmp_path, StateStore(tmp_path / "s")) is None
+
+
+def test_a_result_read_elsewhere_is_shown_from_its_text(session: SimSession,
+                                                        tmp_path: Path) -> None:
+    """The daemon reads the file off its loop (the USB drive's updates) and hands the text."""
+    root = tmp_path / "root"
+    Layout(root).boot.mkdir(parents=True)  # no UPDATE-RESULT.txt there at all
+    text = "Capstan update result\r\n\r\nResult: REFUSED\r\nBundle: x.capstan\r\n"
+    store = StateStore(tmp_path / "state")
+    session.run_until(1.0)
+    assert show_update_result(session.player, root, store, text) == "REFUSED"
+    assert show_update_result(session.player, root, store, text) is None  # once
+    assert show_update_result(session.player, root, store, "no result here") is None

@@ -16,12 +16,13 @@ VENV="$CAPSTAN_ROOT/.venv"
 CAPSTAN_DEBS_BASE=(python3 python3-venv python3-dev gcc libc6-dev pkg-config libasound2-dev libasound2-plugins libdbus-1-dev libglib2.0-dev libsndfile1)
 # What the player itself runs on (tools/install installs exactly these; docs/updates.md,
 # "Python packages"): Debian's python3 and its venv (with the pip wheel the updater uses),
-# Debian's builds of the firmware's Python dependencies, ALSA, BlueZ + BlueALSA, I2C, dtc.
+# Debian's builds of the firmware's Python dependencies, ALSA, BlueZ + BlueALSA, I2C, dtc,
+# mtools and dosfstools for the USB update drive (docs/usb.md).
 # tools/test installs them too: tests/update/test_on_debian.py runs the firmware on them.
 CAPSTAN_DEBS_PLAYER=(python3 python3-venv python3-numpy python3-cryptography python3-smbus2
     python3-dbus-fast python3-alsaaudio python3-tomli-w python3-soundfile python3-colorzero
     alsa-utils i2c-tools bluez bluez-alsa-utils libasound2-plugin-bluez minisign
-    device-tree-compiler)
+    device-tree-compiler mtools dosfstools)
 # The GPIO libraries: both in Raspberry Pi OS's archive; Debian has python3-rpi.gpio only.
 CAPSTAN_DEBS_PI=(python3-lgpio python3-rpi.gpio)
 # The SD image made from Debian's packages alone (tools/build-image --from-debian), besides

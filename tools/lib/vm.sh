@@ -4,13 +4,15 @@
 # root filesystem shared read-only over 9p under a tmpfs overlay, so the .venv and the
 # Debian packages are the same inside. Its kernel gives the stand-ins for the Pi's
 # hardware: gpio-sim (built here from linux-source: Debian does not build it), i2c-stub,
-# snd-aloop, hci_vhci. Everything is cached under $VM_CACHE and made once.
+# snd-aloop, hci_vhci, dummy_hcd (rebuilt with isochronous IN transfers). Everything is
+# cached under $VM_CACHE and made once.
 
 # qemu, the initramfs (busybox, cpio), the gpio-sim build (make, gcc, libelf), the guest's
-# tools (libgpiod, i2c-tools, alsa-utils, bluez with btvirt), python3-dbus for BlueZ.
+# tools (libgpiod, i2c-tools, alsa-utils, bluez with btvirt), python3-dbus for BlueZ,
+# eject for the USB drive's host side (tests/vm/test_usb.py).
 CAPSTAN_DEBS_VM=(qemu-system-x86 busybox-static cpio kmod xz-utils make gcc-12 libc6-dev
                  libelf-dev gpiod i2c-tools alsa-utils bluez bluez-test-tools dbus systemd
-                 python3-dbus)
+                 python3-dbus eject)
 VM_CACHE="${CAPSTAN_VM_CACHE:-/var/cache/capstan-vm}"
 VM_LOCK="$VM_CACHE/lock"
 
@@ -92,6 +94,28 @@ vm_prepare_kernel() {
     depmod -b "$k" "$VM_KVER"   # the .deb ships no modules.dep
 }
 
+# dummy_hcd.ko with isochronous IN transfers (tools/vm/dummy-hcd-iso.py): Debian's has
+# none, and the USB sound card (UAC2) streams only over them. Rebuilt when the patch changes.
+vm_prepare_dummy_hcd() {
+    local k="$VM_CACHE/kernel" b="$VM_CACHE/build/dummy_hcd" patch="$CAPSTAN_ROOT/tools/vm/dummy-hcd-iso.py"
+    local updates="$k/lib/modules/$VM_KVER/updates" stamp
+    stamp="$(sha256sum "$patch" | cut -c1-16)"
+    [ -e "$updates/dummy_hcd.ko" ] && [ "$(cat "$updates/dummy_hcd.stamp" 2>/dev/null)" = "$stamp" ] \
+        && return 0
+    vm_say "building dummy_hcd.ko with isochronous IN transfers from linux-source-6.12 $VM_KSRC"
+    rm -rf "$b" && mkdir -p "$b"
+    dpkg-deb --fsys-tarfile "$VM_CACHE/debs"/linux-source-6.12_"$VM_KSRC"_all.deb \
+        | tar -xO ./usr/src/linux-source-6.12.tar.xz \
+        | tar -xJ -C "$b" --strip-components=5 linux-source-6.12/drivers/usb/gadget/udc/dummy_hcd.c \
+        || vm_fail "cannot extract dummy_hcd.c from linux-source-6.12"
+    python3 "$patch" "$b/dummy_hcd.c" || vm_fail "cannot patch dummy_hcd.c"
+    printf 'obj-m := dummy_hcd.o\n' > "$b/Kbuild"
+    make -s -C "$k/usr/src/linux-headers-$VM_KVER" M="$b" CONFIG_DEBUG_INFO_BTF_MODULES= modules \
+        || vm_fail "the dummy_hcd build failed"
+    mkdir -p "$updates" && cp "$b/dummy_hcd.ko" "$updates/" && echo "$stamp" > "$updates/dummy_hcd.stamp"
+    depmod -b "$k" "$VM_KVER"
+}
+
 # The busybox initramfs: 9p + overlay modules and tools/vm/init.
 vm_prepare_initramfs() {
     local k="$VM_CACHE/kernel" i="$VM_CACHE/build/initramfs" out="$VM_CACHE/initramfs-$VM_KVER.cpio.gz"
@@ -113,6 +137,7 @@ vm_prepare() {
     mkdir -p "$VM_CACHE"
     vm_pick_kernel
     vm_prepare_kernel
+    vm_prepare_dummy_hcd
     vm_prepare_initramfs
 }
 

@@ -45,18 +45,20 @@ def _check_format(fmt: str) -> None:
 
 
 def open_pcm(device: str, capture: bool, rate: int, channels: int, fmt: str, period: int,
-             periods: int | None = PERIODS) -> Any:
+             periods: int | None = PERIODS, nonblock: bool = False) -> Any:
     """A PCM set up in one call (pyalsaaudio 0.10 and later), or with the setters of
-    Debian 12's pyalsaaudio 0.8.4, which takes neither these keywords nor `periods`."""
+    Debian 12's pyalsaaudio 0.8.4, which takes neither these keywords nor `periods`.
+    `nonblock`: a write the device has no room for returns 0 instead of waiting."""
     alsaaudio = _alsa()
     kind = alsaaudio.PCM_CAPTURE if capture else alsaaudio.PCM_PLAYBACK
+    mode = alsaaudio.PCM_NONBLOCK if nonblock else alsaaudio.PCM_NORMAL
     pcm_format = getattr(alsaaudio, f"PCM_FORMAT_{fmt}")
     extra = {} if periods is None else {"periods": periods}
     try:
-        return alsaaudio.PCM(type=kind, mode=alsaaudio.PCM_NORMAL, device=device, rate=rate,
+        return alsaaudio.PCM(type=kind, mode=mode, device=device, rate=rate,
                              channels=channels, format=pcm_format, periodsize=period, **extra)
     except TypeError:  # pyalsaaudio < 0.9: no such keywords
-        pcm = alsaaudio.PCM(type=kind, mode=alsaaudio.PCM_NORMAL, device=device)
+        pcm = alsaaudio.PCM(type=kind, mode=mode, device=device)
         pcm.setchannels(channels)
         pcm.setrate(rate)
         pcm.setformat(pcm_format)

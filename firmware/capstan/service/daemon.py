@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 AUDIO_SILENT_LIMIT = 3.0  # s without a captured block: the audio chain is dead
 TIMER_LATE_LIMIT = 2.0  # s the player's tape watch may be overdue
 COUNTER_SAVE_INTERVAL = 60.0  # s: at most one write of the counter a minute (SD wear)
+RESULT_POLL = 2.0  # s between looks at UPDATE-RESULT.txt with the USB drive on
 
 SelfTest = Callable[..., Awaitable[SelfTestReport]]
 
@@ -76,6 +77,7 @@ class Daemon:
         self.control: Any = None
         self.ready = False
         self._started_at = loop.time()
+        self._follow_result: asyncio.Task[None] | None = None
 
     async def run(self, stop: asyncio.Event) -> int:
         from capstan import __version__
@@ -124,15 +126,40 @@ class Daemon:
                     from capstan.update.leds import show_update_result
 
                     show_update_result(self.player, self.update_root, self.state)
+                    self._follow_result = self._follow_update_result()
                 await stop.wait()
             finally:
                 self.notifier.stopping("stopping: tape stopped, outputs safe")
                 self.watchdog.stop()
+                if self._follow_result is not None:
+                    self._follow_result.cancel()
                 await self.player.stop()
         finally:
             await self.control.stop()
             self.state.flush()
         return 0
+
+    def _follow_update_result(self) -> asyncio.Task[None] | None:
+        """With the USB drive ([usb] gadget = "storage" or "both"), an update taken off it
+        while the player runs is shown on the LEDs too: the result file is read again
+        every RESULT_POLL seconds, off the loop."""
+        from capstan.usb import wants_storage
+
+        if self.update_root is None or not wants_storage(
+                self.config.get("usb", {}).get("gadget", "off")):
+            return None
+        from capstan.update.ledger import read_result
+        from capstan.update.leds import show_update_result
+        from capstan.update.slots import Layout
+
+        layout = Layout(self.update_root)
+
+        async def follow() -> None:
+            while True:
+                await asyncio.sleep(RESULT_POLL)
+                text = await self.loop.run_in_executor(None, read_result, layout)
+                show_update_result(self.player, layout.root, self.state, text)
+        return self.loop.create_task(follow())
 
     # status -----------------------------------------------------------------
     def status(self) -> dict[str, Any]:

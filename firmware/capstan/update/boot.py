@@ -5,6 +5,10 @@
    installed (or rejected, with the reason in UPDATE-RESULT.txt) — at most one install
    per start, the newest version first;
 3. if a slot is on trial, record that its trial start begins now, with its deadline.
+
+The USB drive (capstan.usb.drive) runs the same function on the bundles it copied off
+the drive (`source`), while the player runs: a bundle it installs starts on trial at
+once, and the unit restarts the daemon into it.
 """
 
 from __future__ import annotations
@@ -45,7 +49,10 @@ def _newest_first(paths: list[Path]) -> list[Path]:
 
 def boot(root: Path, *, this_boot: str, now: float, deadline: float = trial.DEFAULT_DEADLINE,
          compatible: str | None = None, power_ok: Callable[[], bool] = default_power_ok,
-         builder: SlotBuilder | None = None, disk: Disk | None = None) -> BootReport:
+         builder: SlotBuilder | None = None, disk: Disk | None = None,
+         source: Path | None = None, medium: str = "card") -> BootReport:
+    """`source`: where the bundles are (default the boot partition); `medium` names it in
+    UPDATE-RESULT.txt's advice ("card", "drive")."""
     from capstan.update.slots import Layout
 
     layout = Layout(root)
@@ -62,7 +69,7 @@ def boot(root: Path, *, this_boot: str, now: float, deadline: float = trial.DEFA
         except UpdateError as exc:  # the player's fault, not the bundles': nothing remembered
             report.rejected.append(str(exc))
             return report
-    candidates = [p for p in layout.boot.glob("*.capstan") if p.is_file()]
+    candidates = [p for p in (source or layout.boot).glob("*.capstan") if p.is_file()]
     history = ledger.read_history(layout)
     seen = set(history.seen_files)
     for path in _newest_first(candidates):
@@ -95,7 +102,7 @@ def boot(root: Path, *, this_boot: str, now: float, deadline: float = trial.DEFA
             ledger.remember(layout, disk, seen_file=digest)
             ledger.write_result(layout, disk, "REFUSED", path.name, str(exc),
                                 "The player is unchanged. Get a good bundle for this player "
-                                "and copy it onto the card.")
+                                f"and copy it onto the {medium}.")
             report.rejected.append(f"{path.name}: {exc}")
             continue
         ledger.remember(layout, disk, seen_file=digest)

@@ -117,8 +117,12 @@ OUTCOMES = ("INSTALLED", "ROLLED BACK", "REFUSED", "NOT YET")
 
 def last_outcome(layout: Layout) -> str | None:
     """The last result in one word for the LEDs: one of OUTCOMES, or None."""
-    text = read_result(layout) or ""
-    for line in text.splitlines():
+    return outcome_of(read_result(layout))
+
+
+def outcome_of(text: str | None) -> str | None:
+    """The outcome a result file's text states: one of OUTCOMES, or None."""
+    for line in (text or "").splitlines():
         if line.startswith("Result: ") and line[8:].strip() in OUTCOMES:
             return line[8:].strip()
     return None

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from capstan.devices import leds as lp
 from capstan.events import Event
-from capstan.update.ledger import last_outcome, read_result
+from capstan.update.ledger import outcome_of, read_result
 from capstan.update.slots import Layout
 
 SHOW_FOR = 10.0  # s
@@ -38,13 +38,16 @@ class UpdateShown(Event):
     what: str  # the outcome, as in UPDATE-RESULT.txt
 
 
-def show_update_result(player: Any, root: Path, store: Any) -> str | None:
-    """Flash the last update's outcome if it has not been shown yet; returns it (or None)."""
-    layout = Layout(root)
-    outcome = last_outcome(layout)
+def show_update_result(player: Any, root: Path, store: Any,
+                       text: str | None = None) -> str | None:
+    """Flash the last update's outcome if it has not been shown yet; returns it (or None).
+    `text`: the result file's text, already read (off the loop); else it is read here."""
+    if text is None:
+        text = read_result(Layout(root))
+    outcome = outcome_of(text)
     if outcome is None:
         return None
-    digest = hashlib.sha256((read_result(layout) or "").encode()).hexdigest()
+    digest = hashlib.sha256((text or "").encode()).hexdigest()
     if store.load("update-shown", {}).get("result") == digest:
         return None
     led, pattern = PATTERNS[outcome]
