@@ -8,7 +8,8 @@ GPIO, no I2C-1 and no sound card), and then no restart of capstan.service while 
 test watches; the guest powers off on the power button.
 
 Needs root and the Debian archive the first time (the Debian root is then cached in
-/var/cache/capstan/image); runs under TCG: minutes. tools/test's image tier runs it (CAPSTAN_TIERS=image)."""
+/var/cache/capstan/image); runs under TCG: minutes.
+tools/test's image tier runs it (CAPSTAN_TIERS=image)."""
 
 from __future__ import annotations
 
