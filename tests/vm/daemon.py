@@ -36,8 +36,8 @@ class PiDaemon:
              "--state-dir", str(base / "state")],
             env=env, cwd=base, stdout=self.log, stderr=subprocess.STDOUT)
 
-    def wait_for(self, assignment: str) -> str:
-        deadline = time.monotonic() + GUARD  # a failure guard, not a measurement
+    def wait_for(self, assignment: str, guard: float = GUARD) -> str:
+        deadline = time.monotonic() + guard  # a failure guard, not a measurement
         while True:
             for m in self.heard:
                 if assignment in m.split("\n"):

@@ -9,11 +9,10 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.vm.rig import BOARD_FILE, ROOT, Header, HeadSignal, load_chips, rest_inputs
+from tests.vm.rig import Header, HeadSignal, load_chips, rest_inputs
 
 GUARD = 120.0  # s: a failure guard, never a measurement
 UNIT = "capstan.service"
@@ -40,47 +39,6 @@ def wait_until(predicate: Any, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen; journal:\n{journal()[-4000:]}")
         time.sleep(0.2)
-
-
-@pytest.fixture(scope="module")
-def installed() -> Iterator[None]:
-    """tools/install into the guest; the firmware's slot is this checkout's .venv."""
-    venv = Path(os.environ["CAPSTAN_VENV"])
-    opt = Path("/opt/capstan")
-    (opt / "slots").mkdir(parents=True, exist_ok=True)
-    for link, target in ((opt / "slots" / "a", venv), (opt / "current", Path("slots/a")),
-                         (opt / "good", Path("slots/a"))):
-        if not link.is_symlink():
-            link.symlink_to(target)
-    sh(str(ROOT / "tools" / "install"), "--no-packages")
-    # The checkout stands in for /opt/capstan/slots/a: the capstan user must reach it (in
-    # this guest's overlay only), and the unit's ProtectHome must not hide it.
-    for top in (ROOT, venv):
-        for d in (top, *top.parents):
-            if not d.stat().st_mode & 0o001:
-                d.chmod(d.stat().st_mode | 0o001)
-    # (a checkout in a home needs the home readable; one in /tmp needs the real /tmp)
-    dropin = ["[Service]"]
-    if any(str(p).startswith(("/root/", "/home/", "/run/user/")) for p in (ROOT, venv)):
-        dropin.append("ProtectHome=read-only")
-    if any(str(p).startswith(("/tmp/", "/var/tmp/")) for p in (ROOT, venv)):
-        dropin.append("PrivateTmp=no")
-    if len(dropin) > 1:
-        path = Path("/etc/systemd/system/capstan.service.d/checkout-elsewhere.conf")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(dropin) + "\n")
-    # The builder's board and configuration: the virtual Pi's
-    Path("/etc/capstan/board.toml").write_text(BOARD_FILE.read_text())
-    config = (ROOT / "tests" / "vm" / "capstan.toml").read_text().replace(
-        "[player]\n", '[player]\nboard_file = "/etc/capstan/board.toml"\n')
-    Path("/etc/capstan/capstan.toml").write_text(config)
-    # the gpio group is new: udev re-reads its rules (and their groups) only when they changed
-    Path("/etc/udev/rules.d/60-capstan-vm.rules").touch()
-    sh("udevadm", "control", "--reload")
-    sh("udevadm", "trigger", "--settle", "--subsystem-match=gpio", "--subsystem-match=i2c-dev")
-    sh("systemctl", "daemon-reload")
-    yield
-    sh("systemctl", "stop", UNIT, check=False)
 
 
 @pytest.fixture

@@ -79,13 +79,15 @@ class HeadphonesService:
         self.bluez.watch(self._on_bluez)
         await self.bluez.start()
         adapter = self.bluez.adapter
-        for name, value in (("Powered", True), ("Discoverable", False), ("Pairable", False)):
-            await self.bluez.set(adapter, defs.ADAPTER, name, "b", value)
         self._bus.export(defs.AGENT_PATH, PairingAgent(self))
         await call(self._bus, defs.BLUEZ, defs.BLUEZ_ROOT, defs.AGENT_MANAGER, "RegisterAgent",
                    "os", [defs.AGENT_PATH, defs.AGENT_CAPABILITY])
         await call(self._bus, defs.BLUEZ, defs.BLUEZ_ROOT, defs.AGENT_MANAGER,
                    "RequestDefaultAgent", "o", [defs.AGENT_PATH])
+        # After the agent: bluetoothd makes every adapter pairable when a default agent
+        # registers, so Pairable is switched off only now.
+        for name, value in (("Powered", True), ("Discoverable", False), ("Pairable", False)):
+            await self.bluez.set(adapter, defs.ADAPTER, name, "b", value)
         self.bluealsa = BlueAlsa(self._bus, self.route, self.config.bluealsa_service,
                                  absolute=lambda a: self.transport_volume(a) is not None)
         await self.bluealsa.start()

@@ -127,6 +127,9 @@ def run_boot(args: argparse.Namespace) -> int:
     sd_notify("READY=1")
     if args.watch and report.trial in ("started", "running"):
         def restart() -> None:
+            # The failed firmware's restarts count against the unit's start limit: without
+            # reset-failed, systemd could refuse the start of the slot just rolled back to.
+            subprocess.run(["systemctl", "reset-failed", "capstan.service"], check=False)
             subprocess.run(["systemctl", "restart", "--no-block", "capstan.service"],
                            check=False)
         state = trial.watch(Layout(args.root), this_boot, time.monotonic, time.sleep, restart)
