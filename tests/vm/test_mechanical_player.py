@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from tests.vm.daemon import PiDaemon
 from tests.vm.rig import BOARD_FILE, Header, HeadSignal
-from tests.vm.test_player import EventLog, watch_line
+from tests.vm.test_player import EventLog, press, watch_line
 
 KEY_PLAY, KEY_FF, KEY_REW, KEY_REC, ROTATION = 5, 13, 26, 27, 10
 MECHANICAL_TABLE = f"""
@@ -30,6 +30,14 @@ rotation_sens = {{ pin = {ROTATION}, active = "low" }}
 pulses_per_turn = 8
 stop_window = 0.4
 """
+
+
+def following(daemon: PiDaemon, header: Header, vpi: Any) -> EventLog:
+    """The event log, once the daemon is seen to send it events (a VOL+ tap's)."""
+    log = EventLog(daemon)
+    press(header, vpi.buttons["vol_up"].pin)
+    log.wait(lambda e: e.get("type") == "button" and e.get("button") == "vol_up", "VOL+")
+    return log
 
 
 @pytest.fixture
@@ -54,7 +62,7 @@ def walkman(tmp_path: Path, header: Header, chips: Any, vpi: Any) -> Iterator[Pi
 def test_the_play_key_runs_the_motor_and_the_quiet_sensor_cuts_it(
         walkman: PiDaemon, header: Header, vpi: Any) -> None:
     motor = vpi.outputs["motor"].pin
-    log = EventLog(walkman)
+    log = following(walkman, header, vpi)
     try:
         assert header.level(motor) == 0
         header.drive(KEY_PLAY, False)  # the user pressed PLAY on the mechanism: it latches
@@ -78,7 +86,7 @@ def test_the_rec_key_with_the_tab_out_never_raises_the_relay(
         walkman: PiDaemon, header: Header, vpi: Any) -> None:
     relay = vpi.outputs["record_relay"].pin
     header.drive(vpi.switches["tab_a"].pin, True)  # the tab broken out: its switch open
-    log = EventLog(walkman)
+    log = following(walkman, header, vpi)
     try:
         header.drive(KEY_REC, False)  # REC goes down with PLAY
         header.drive(KEY_PLAY, False)
