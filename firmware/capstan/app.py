@@ -25,6 +25,7 @@ from capstan.deck.events import (
     ButtonEvent,
     CassetteIdentified,
     CounterCalibrated,
+    KeysChanged,
     SafetyStop,
     SkipRequested,
     TapeTypeDetected,
@@ -38,11 +39,11 @@ from capstan.devices.actuators import Led, Motor, Solenoid, Switch
 from capstan.devices.buttons import BUTTON_DEBOUNCE, Buttons, Gesture
 from capstan.devices.crp42602y import Crp42602yMechanism
 from capstan.devices.debounce import DebouncedInput
+from capstan.devices.hand_mechanism import HandMechanism
 from capstan.devices.mechanism import TapeMechanism
 from capstan.devices.reels import AT_SPEED_AFTER, Reels
 from capstan.devices.relay import Interlock, RecordRelay
 from capstan.devices.tachometer import ReelTachometer
-from capstan.errors import ConfigError
 from capstan.events import EventBus, Refused
 from capstan.power.player import PlayerPower
 
@@ -55,6 +56,7 @@ CounterSave = Callable[[dict[str, Any]], None]
 SAVE_EVERY = 5.0  # s between counter saves while the tape moves
 # the CRP42602Y's connector switches, in the roles of the reference's (tab_a and tab_b are
 # the tabs of the mechanism's sides A and B; on the reference, tab_a is the facing side's)
+HAND_KEYS = ("play", "ff", "rew", "rec")  # a mechanism moved by hand: its leaf switches
 PROFILE_SWITCHES = {"cassette_detect_sw": "cassette_in", "rec_a_sw": "tab_a",
                     "rec_b_sw": "tab_b"}
 
@@ -90,10 +92,6 @@ class Player:
         d = board.description
         self.profile = d.mechanism.profile
         table = d.mechanism.table
-        if self.profile == "mechanical":
-            raise ConfigError(f'{d.source}: mechanism.profile = "mechanical": the player '
-                              "drives the reference and the CRP42602Y; a mechanism moved by "
-                              "hand runs in the simulator's scenarios ([board] mechanism)")
         self.buttons = {r: DebouncedInput(p, d.buttons[r].active_low, loop, BUTTON_DEBOUNCE,
                                           name=r)
                         for r, p in board.buttons.items()}
@@ -104,17 +102,27 @@ class Player:
                 inputs[role] = (board.signals[sig], table.signals[sig].active_low)
         self.switches = {r: DebouncedInput(p, low, loop, 0.02, name=r)
                          for r, (p, low) in inputs.items()}
+        # a mechanism moved by hand: its keys' leaf switches (the user pressed PLAY on it)
+        self.keys = {k: DebouncedInput(board.signals[f"key_{k}"],
+                                       table.signals[f"key_{k}"].active_low, loop,
+                                       BUTTON_DEBOUNCE, name=f"key_{k}")
+                     for k in HAND_KEYS} if self.profile == "mechanical" and table else {}
         o = board.outputs
         self.rotation: ReelTachometer | None = None  # the CRP42602Y's one sensor
         self.reel_pair: Reels | None = None  # the reference's two reel tachometers
-        if self.profile == "crp42602y":
+        if self.profile in ("crp42602y", "mechanical"):
             assert table is not None
             sig = board.signals
             self.rotation = ReelTachometer(sig["rotation_sens"], table.pulses_per_turn,
                                            "rotation")
             self.reels = {"rotation": self.rotation}
+        if self.profile == "mechanical":  # the firmware switches only the motor
+            self.mechanism: Any = HandMechanism(
+                lambda on: o["motor"].write(1.0 if on else 0.0),
+                release_relay=lambda: self.record_relay.release(), clock=loop.time)
+        elif self.profile == "crp42602y":
             gear, low = sig["gear_status_sw"], table.signals["gear_status_sw"].active_low
-            self.mechanism: Any = Crp42602yMechanism(
+            self.mechanism = Crp42602yMechanism(
                 sig["solenoid"].write, lambda on: o["motor"].write(1.0 if on else 0.0),
                 lambda: gear.read() != low, table, loop,
                 release_relay=lambda: self.record_relay.release(), on_error=self._gear_error)
@@ -173,6 +181,11 @@ class Player:
             s.resync()
             s.on_change = lambda active, t, name=name: self._switch(name, active, t)
         self.switches["cassette_in"].on_edge = self._cassette_edge
+        for name, k in self.keys.items():
+            k.resync()
+            k.on_change = lambda active, t, name=name: self._key(name, active)
+        if self.keys:  # held at power-up: kept, acted on once a cassette is in
+            self._dispatch(tp.Keys(self.keys_down()))
         self.panel.start()
         self.audio.start()  # the DAC stays muted until the transport plays
         self._start_usb_audio()
@@ -222,6 +235,15 @@ class Player:
         """The record tab of the side facing the head is present (its switch says so)."""
         return self.switches["tab_b" if self.deck.side == "B" else "tab_a"].is_active
 
+    def keys_down(self) -> frozenset[str]:
+        """The mechanism's keys down now, as their leaf switches say (by hand only)."""
+        return frozenset(k for k, sw in self.keys.items() if sw.is_active)
+
+    def _key(self, name: str, active: bool) -> None:
+        down = self.keys_down()
+        self.bus.publish(KeysChanged(tuple(sorted(down)), name, "down" if active else "up"))
+        self._dispatch(tp.Keys(down))
+
     def _gear_error(self, reason: str) -> None:
         self._dispatch(tp.Fault("gear", reason))
 
@@ -242,14 +264,26 @@ class Player:
     # inputs -------------------------------------------------------------------
     def press(self, button: str) -> None:
         """A tap of a button, as if debounced from the panel (the control socket uses this)."""
+        if self._by_hand(button):
+            return
         if button not in self.buttons:
             raise ValueError(f"unknown button {button!r} (buttons: {', '.join(self.buttons)})")
         now = self.loop.time()
         self.panel._change(button, True, now)
         self.panel._change(button, False, now)
 
-    def hold(self, button: str, seconds: float) -> asyncio.TimerHandle:
+    def _by_hand(self, button: str) -> bool:
+        """A transport button asked for on a mechanism moved by its keys (it has none):
+        refused in words by the transport. True: handled."""
+        if (self.keys and button in tp.TRANSPORT_BUTTONS and button not in self.buttons):
+            self._dispatch(tp.Press(button))
+            return True
+        return False
+
+    def hold(self, button: str, seconds: float) -> asyncio.TimerHandle | None:
         """Hold `button` down for `seconds`, then release it (the control socket's `hold`)."""
+        if self._by_hand(button):
+            return None
         if button not in self.buttons:
             raise ValueError(f"unknown button {button!r} (buttons: {', '.join(self.buttons)})")
         down = self.loop.time()
@@ -327,11 +361,15 @@ class Player:
             if isinstance(cmd, tp.Halt):
                 self.mechanism.off()
                 self._counted = None
-                self.bus.publish(SafetyStop(cmd.what, cmd.reason))
+                reason = cmd.reason
+                if self.keys and self.deck.keys:  # it cannot lift the head: say what to do
+                    reason += (": the motor is off, the key stays down; press STOP on the "
+                               "mechanism")
+                self.bus.publish(SafetyStop(cmd.what, reason))
                 if cmd.what == "tape_eaten":
                     self.tape_counter.forget_position()
                 if cmd.what not in ("end", "start"):
-                    log.warning("safety stop: %s: %s", cmd.what, cmd.reason)
+                    log.warning("safety stop: %s: %s", cmd.what, reason)
             elif isinstance(cmd, tp.SetMode):
                 self.mechanism.set_mode(cmd.mode, cmd.side)
             elif isinstance(cmd, tp.Refuse):
@@ -548,4 +586,5 @@ class Player:
                 "remaining": None if c.remaining is None else round(c.remaining, 1),
                 "tape": self.intelligence.status(), "power": self.power.status(),
                 "nr": self.nr.status(),
-                **({"usb_audio": self.usb_audio.status()} if self.usb_audio else {})}
+                **({"usb_audio": self.usb_audio.status()} if self.usb_audio else {}),
+                **({"keys": sorted(self.deck.keys)} if self.keys else {})}

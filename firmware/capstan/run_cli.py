@@ -52,11 +52,6 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides)
     kind = config["player"]["board"]
     description = load_board(args.board_file or config["player"]["board_file"] or None)
-    profile = description.mechanism.profile
-    if profile == "mechanical":  # its pins carry the keys: never drive them as the reference's
-        raise ConfigError(f'{description.source}: mechanism.profile = "{profile}": the player '
-                          "drives the reference and the CRP42602Y; a mechanism moved by hand "
-                          "runs in the simulator's scenarios ([board] mechanism)")
     state_dir = state_dir_for(config, args.state_dir)
     socket_path = Path(args.socket) if args.socket else daemon_socket(kind,
                                                                       config["player"]["socket"])

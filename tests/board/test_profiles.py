@@ -97,24 +97,9 @@ def test_a_chosen_profile_needs_its_table() -> None:
     assert board(drop).mechanism.profile == "reference"  # not chosen: not needed
 
 
-def test_the_player_refuses_a_profile_it_does_not_drive(tmp_path, monkeypatch, capsys) -> None:
-    import tomli_w
-
-    from capstan.cli import main
-
-    raw = copy.deepcopy(RAW)
-    raw["mechanism"]["profile"] = "mechanical"
-    path = tmp_path / "board.toml"
-    path.write_bytes(tomli_w.dumps(raw).encode())
-    monkeypatch.setenv("CAPSTAN_BOARD", str(path))
-    assert main(["run", "--board", "sim", "--board-file", str(path), "--state-dir",
-                 str(tmp_path / "state"), "--socket", str(tmp_path / "s.sock")]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and 'mechanism.profile = "mechanical"' in err, err
-    assert not (tmp_path / "state").exists() and not (tmp_path / "s.sock").exists()
-
-
-def test_the_pins_of_a_profile_are_its_own_and_the_freed_parts_are_not_opened() -> None:
+@pytest.mark.parametrize("profile", ["crp42602y", "mechanical"])
+def test_the_pins_of_a_profile_are_its_own_and_the_freed_parts_are_not_opened(
+        profile: str) -> None:
     from gpiozero.pins.mock import MockFactory, MockPWMPin
 
     from capstan.board import open_gpio
@@ -124,7 +109,7 @@ def test_the_pins_of_a_profile_are_its_own_and_the_freed_parts_are_not_opened() 
     class Factory(MockFactory):
         pwm_pin_class = MockPWMPin
 
-    d = board(profile="crp42602y")
+    d = board(profile=profile)
     loop, factory = SimulatedTimeLoop(), Factory()
     try:
         pins = open_gpio(factory, d, loop)
@@ -134,12 +119,18 @@ def test_the_pins_of_a_profile_are_its_own_and_the_freed_parts_are_not_opened() 
             assert factory.pin(sig.pin).function == ("output" if sig.output else "input")
             if not sig.output:
                 assert factory.pin(sig.pin).pull == ("up" if sig.active_low else "down")
-        assert factory.pin(t.signals["solenoid"].pin).state == 0  # off until pulled
+        if profile == "crp42602y":
+            assert factory.pin(t.signals["solenoid"].pin).state == 0  # off until pulled
         opened = {f"{group}.{role}" for group in ("buttons", "switches", "tachometers",
                                                   "outputs") for role in pins[group]}
-        assert not opened & set(FREES["crp42602y"])
+        assert not opened & set(FREES[profile])
         assert {"outputs.motor", "outputs.record_relay", "switches.notch_type2",
-                "buttons.play"} <= opened
+                "buttons.pair"} <= opened
+        if profile == "mechanical":  # the keys' switches on the transport buttons' pins
+            assert "buttons.play" not in opened and "switches.cassette_in" in opened
+            assert t.signals["key_play"].pin == d.buttons["play"].pin
+        else:
+            assert "buttons.play" in opened
         for group in pins.values():
             for pin in group.values():
                 pin.close()

@@ -79,3 +79,10 @@ def test_noise_reduction_reads_in_words() -> None:
     assert ("Noise reduction", "B-type decoding on (reference level -12.0 dBFS, calibrated)") in on
     off = describe({"nr": {"on": False, "reference_dbfs": -12.04, "calibrated": False}})
     assert ("Noise reduction", "off (reference level -12.0 dBFS, the board's default)") in off
+
+
+def test_the_keys_of_a_mechanism_moved_by_hand_read_in_words() -> None:
+    assert dict(describe({**PLAYING, "keys": ["play", "rec"]}))["Keys"] == (
+        "PLAY + REC down on the mechanism")
+    assert dict(describe({**PLAYING, "keys": []}))["Keys"].startswith("none down")
+    assert "Keys" not in dict(describe(PLAYING))  # a mechanism the firmware moves

@@ -205,3 +205,38 @@ def test_the_nr_key_switches_the_b_type_decoder_and_the_readout_says_so(tmp_path
             await until(pilot, lambda: not bench.player.audio.nr_on, "NR off")
 
     run(script())
+
+
+def test_on_a_mechanism_moved_by_hand_the_keys_latch_and_show(
+        tmp_path: Path, make_cassette: Callable[..., Path], monkeypatch) -> None:
+    import copy
+    import tomllib
+
+    import tomli_w
+    from textual.widgets import Button
+
+    from capstan.board.description import DEFAULT_PATH
+
+    raw = copy.deepcopy(tomllib.loads(DEFAULT_PATH.read_text()))
+    raw["mechanism"]["profile"] = "mechanical"
+    path = tmp_path / "mechanical.toml"
+    path.write_bytes(tomli_w.dumps(raw).encode())
+    monkeypatch.setenv("CAPSTAN_BOARD", str(path))
+    app = panel(tmp_path, make_cassette("C60", position=300.0))
+
+    async def script() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            bench = app.bench
+            assert bench is not None and bench.deck.hand
+            assert str(app.query_one("#press-play", Button).label).endswith("key")
+            await until(pilot, lambda: bench.player.deck.state.value == "stopped", "stopped")
+            await pilot.press("p")  # the PLAY key goes down and stays down
+            await until(pilot, lambda: bench.player.deck.state.value == "playing", "playing")
+            await until(pilot, lambda: "keys       PLAY" in str(
+                app.query_one(Transport).render()), "the keys shown")
+            assert bench.deck.keys == {"play"} and bench.deck.outputs["motor"] == 1.0
+            await pilot.press("s")  # STOP releases it: the firmware cuts the motor
+            await until(pilot, lambda: bench.player.deck.state.value == "stopped", "stop")
+            assert bench.deck.keys == set() and bench.deck.outputs["motor"] == 0.0
+
+    run(script())

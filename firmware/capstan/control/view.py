@@ -15,7 +15,7 @@ TRANSPORT = {"no_cassette": "no cassette", "stopped": "stopped", "playing": "pla
              "ejecting": "ejecting"}
 SHOWN = {"transport", "counter", "mode", "length", "calibrated", "remaining", "tape", "power",
          "board", "selftest", "healthy", "problems", "uptime", "state_writes", "socket",
-         "state_dir", "nr"}
+         "state_dir", "nr", "keys"}
 
 
 def clock(seconds: float) -> str:
@@ -159,6 +159,10 @@ def describe(status: dict[str, Any]) -> list[tuple[str, str]]:
     transport = status.get("transport")
     lines = [("Player", TRANSPORT[transport] if isinstance(transport, str)
               and transport in TRANSPORT else words(transport))]
+    if isinstance(status.get("keys"), list):  # a mechanism moved by hand: its keys
+        down = " + ".join(str(k).upper() for k in status["keys"])
+        lines.append(("Keys", f"{down} down on the mechanism" if down else
+                      "none down (the mechanism's keys are pressed by hand)"))
     lines += _tape(status)
     lines += _digitizing(status.get("tape"))
     lines += _noise_reduction(status.get("nr"))

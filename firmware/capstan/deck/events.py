@@ -24,6 +24,16 @@ class ButtonEvent(Event):
 
 
 @dataclass(frozen=True)
+class KeysChanged(Event):
+    """A key of a mechanism moved by hand went down or up (its leaf switch)."""
+
+    type: ClassVar[str] = "keys"
+    down: tuple[str, ...]  # the keys down now
+    key: str = ""
+    action: str = ""  # down | up
+
+
+@dataclass(frozen=True)
 class SafetyStop(Event):
     """The transport stopped by itself: end of tape, tape eaten, cassette out, dead sensor."""
 

@@ -125,6 +125,10 @@ class PanelApp(App[int]):
         self._readouts = [self.query_one(kind) for kind in
                           (Transport, Leds, Power, Headphones, Mechanism, Meters)]
         self._log = self.query_one("#log", Static)
+        if self.bench.deck.hand:  # the keys of a mechanism moved by hand: they latch
+            for role, label in BUTTONS:
+                if role in ("play", "stop", "ff", "rew", "rec"):
+                    self.query_one(f"#press-{role}", Button).label = f"{label} key"
         await self.bench.start()
         self._last = loop.time()
         self.redraw()

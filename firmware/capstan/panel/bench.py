@@ -24,7 +24,7 @@ from capstan.config import load_config
 from capstan.events import Event
 from capstan.panel.sound import HeadphonesTee, JackTee, LevelMeter, open_speaker
 from capstan.sim.cassette import Cassette
-from capstan.sim.deck import FAULTS, SimDeck
+from capstan.sim.deck import FAULTS, HAND_KEYS, SimDeck
 
 TAP = 0.1  # s a tapped button stays down
 HOLD = 2.0  # s a held button stays down
@@ -116,7 +116,12 @@ class Bench:
 
     # the user's hands -------------------------------------------------------------
     def press(self, button: str, hold: float = TAP) -> None:
-        """The button down now and up `hold` seconds later, through its contacts."""
+        """The button down now and up `hold` seconds later, through its contacts. On a
+        mechanism moved by hand PLAY, FF, REW and REC are its keys: they latch (STOP
+        releases them), and their leaf switches tell the firmware."""
+        if self.deck.hand and button in (*HAND_KEYS, "stop"):
+            self.deck.press_key(button)
+            return
         if button not in self.description.buttons:
             raise ValueError(f"unknown button {button!r}")
         self.deck.set_button(button, True)

@@ -87,6 +87,11 @@ class Transport(Readout):
         arrow = {"forward": "▶", "backward": "◀", "still": "■"}[p.deck.direction]
         t.append("side       ", "grey70")
         t.append(f"{p.deck.side} {arrow} {p.deck.direction}\n", "bold")
+        if p.keys:  # a mechanism moved by hand: the keys down, as their leaf switches say
+            down = " + ".join(k.upper() for k in sorted(p.keys_down())) or "none"
+            t.append("keys       ", "grey70")
+            t.append(f"{down}", "bold")
+            t.append("  (mechanical, latched by hand)\n", "grey50")
         t.append("counter    ", "grey70")
         t.append(f"{clock(p.counter)}\n", "bold")
         remaining = p.tape_counter.remaining  # the firmware's estimate, once it has one

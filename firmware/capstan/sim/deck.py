@@ -33,6 +33,7 @@ FAULTS = ("stall_take_up", "stall_supply", "release_reels", "i2c_nack", "i2c_gar
           "alsa_overrun", "gauge_dead", "cell_sag", "gear_jam")
 HEAD_TAPS = 16  # each side of the head's resampling kernel (a Kaiser-windowed sinc)
 HEAD_PHASES = 256  # the kernel's fractional positions, tabulated once
+HAND_KEYS = ("play", "ff", "rew", "rec")  # a mechanism moved by hand: its keys' leaf switches
 SAGGING_CELL_OHMS = 1.5  # a worn cell: under the record load it sags below 3.4 V
 
 ReportLog = Callable[[dict[str, Any]], None]
@@ -77,6 +78,10 @@ class SimDeck:
                     self._pin_roles[sig.pin] = name
                     self.outputs[name] = 0.0
         self._gear_closed: bool | None = None
+        # a mechanism moved by hand: the keys down (their leaf switches on the profile's
+        # pins) set head, pinch roller and idler; the firmware switches only the motor
+        self.hand = self.table is not None and mech.profile == "mechanical"
+        self.keys: frozenset[str] = frozenset()
         self.line_in: np.ndarray | None = None
         self.line_in_at = 0.0
         self.overruns_pending = 0
@@ -217,11 +222,22 @@ class SimDeck:
                 self.gear.set_motor(value > 0, t)
             self._gear_to(t)
             return
+        if self.hand:
+            self._hand_to()
+            return
         m = self.motion
         m.duty = self.outputs["motor"]
         m.reverse = bool(self.outputs["motor_reverse"])
         m.head = bool(self.outputs["head_solenoid"])
         m.idler = bool(self.outputs["wind_idler"])
+
+    def _hand_to(self) -> None:
+        """The tape physics from the keys down and the motor's switch."""
+        m, k, mech = self.motion, self.keys, self.board.mechanism
+        m.head = "play" in k
+        m.idler = not m.head and bool(k & {"ff", "rew"})
+        m.reverse = m.idler and "rew" in k
+        m.duty = (mech.wind_duty if m.idler else mech.play_duty) if self.outputs["motor"] else 0.0
 
     def led_changed(self, role: str, value: float) -> None:
         self.outputs[f"led_{role}"] = value
@@ -229,10 +245,40 @@ class SimDeck:
 
     # the user's hands --------------------------------------------------------
     def resync_inputs(self) -> None:
-        """Drive every input to what the world says (buttons, cassette switches)."""
+        """Drive every input to what the world says (buttons, keys, cassette switches)."""
         for role in self.board.buttons:
-            self.set_button(role, role in self._buttons_down)
+            if f"buttons.{role}" not in self._freed:  # its pin may carry a key's switch
+                self.set_button(role, role in self._buttons_down)
+        if self.hand:
+            self.set_keys(*self.keys)
         self._sync_cassette_switches()
+
+    def set_keys(self, *keys: str) -> None:
+        """The mechanism's keys down now ("play", "ff", "rew", "rec"): the user's hand moved
+        the mechanism, and the keys' leaf switches say so."""
+        if not self.hand:
+            raise ValueError("keys belong to a mechanism moved by hand "
+                             '(mechanism.profile = "mechanical")')
+        unknown = set(keys) - set(HAND_KEYS)
+        if unknown:
+            raise ValueError(f"unknown key {sorted(unknown)[0]!r} (keys: {', '.join(HAND_KEYS)})")
+        changed = frozenset(keys) != self.keys
+        self.keys = frozenset(keys)
+        for key in HAND_KEYS:
+            self._drive_signal(f"key_{key}", key in self.keys)
+        self._hand_to()
+        if changed:
+            self.log({"type": "keys", "down": sorted(self.keys)})
+
+    def press_key(self, key: str) -> None:
+        """Press a key as a hand does: PLAY, FF and REW latch and release one another, REC
+        goes down with PLAY, STOP releases them all."""
+        if key == "stop":
+            self.set_keys()
+        elif key == "rec":
+            self.set_keys("play", "rec")
+        else:
+            self.set_keys(key)
 
     def set_button(self, role: str, down: bool) -> None:
         p = self.board.buttons[role]

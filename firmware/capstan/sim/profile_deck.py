@@ -59,7 +59,8 @@ class ProfileDeck:
                 lambda: model.gear_status(now()), table, self.loop,
                 release_relay=self._release, on_error=self._gear_error)
         else:
-            self.mech = HandMechanism(self._motor, release_relay=self._release)
+            self.mech = HandMechanism(self._motor, release_relay=self._release,
+                                      clock=self.loop.time)
         self._tick = self.loop.call_soon(self._watch)
 
     # the world --------------------------------------------------------------
