@@ -4,16 +4,13 @@ both sides; with side B protected it stops at the end of side A."""
 
 from __future__ import annotations
 
-import copy
-import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from capstan.board.description import DEFAULT_PATH, parse_board
 from capstan.sim.session import SimSession
 from capstan.sim.wavfile import read_wav, write_wav
 from recording.music import RATE, silence, song
@@ -22,19 +19,9 @@ from recording.test_mixtape import align, on_tape, sound_spans
 C60_END = 30 * 60 + 2 * 2.0  # s of tape on a C60 side, leaders included
 
 
-def crp_board(**table: Any) -> Any:
-    raw = tomllib.loads(DEFAULT_PATH.read_text())
-    raw = copy.deepcopy(raw)
-    raw["mechanism"]["profile"] = "crp42602y"
-    raw["mechanism"]["crp42602y"].update(table)
-    return parse_board(raw)
-
-
 @pytest.fixture
-def crp(tmp_path: Path) -> Iterator[SimSession]:
-    s = SimSession(tmp_path / "session", board=crp_board(reverse="one_round"))
-    yield s
-    s.close()
+def crp(profile_session: Callable[..., SimSession]) -> SimSession:
+    return profile_session("crp42602y", reverse="one_round")
 
 
 def near_the_end(s: SimSession, position: float, protected: tuple[str, ...] = ()) -> None:
@@ -152,14 +139,12 @@ def test_with_side_b_protected_the_recording_stops_at_the_end_of_side_a(
     assert not p.recording.memory.toc.tracks("B")
 
 
-def test_record_on_b_false_stops_at_the_end_of_side_a(tmp_path: Path) -> None:
-    s = SimSession(tmp_path / "session", board=crp_board(record_on_b=False))
-    try:
-        near_the_end(s, C60_END - 20.0)
-        record(s, tmp_path, song(30.0, 6))
-        sides = [e["side"] for e in s.events if e["type"] == "transport"
-                 and e["state"] == "recording"]
-        assert sides == ["A"] and s.player.deck.state.value == "stopped"
-        assert not np.any(on_tape(s, C60_END, "B"))
-    finally:
-        s.close()
+def test_record_on_b_false_stops_at_the_end_of_side_a(
+        tmp_path: Path, profile_session: Callable[..., SimSession]) -> None:
+    s = profile_session("crp42602y", record_on_b=False)
+    near_the_end(s, C60_END - 20.0)
+    record(s, tmp_path, song(30.0, 6))
+    sides = [e["side"] for e in s.events if e["type"] == "transport"
+             and e["state"] == "recording"]
+    assert sides == ["A"] and s.player.deck.state.value == "stopped"
+    assert not np.any(on_tape(s, C60_END, "B"))

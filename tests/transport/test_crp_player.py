@@ -4,39 +4,22 @@ with sim/crp42602y.py's function gear), in simulated time."""
 
 from __future__ import annotations
 
-import copy
-import tomllib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from capstan.board.description import DEFAULT_PATH, parse_board
 from capstan.sim.session import SimSession
 
 C46_END = 23 * 60 + 2 * 2.0  # s of tape on a C46 side, leaders included
 C60_END = 30 * 60 + 2 * 2.0
 
 
-def crp_board(**table: Any) -> Any:
-    raw = copy.deepcopy(tomllib.loads(DEFAULT_PATH.read_text()))
-    raw["mechanism"]["profile"] = "crp42602y"
-    raw["mechanism"]["crp42602y"].update(table)
-    return parse_board(raw)
-
-
 @pytest.fixture
-def make(tmp_path: Path) -> Iterator[Any]:
-    made: list[SimSession] = []
-
-    def build(**table: Any) -> SimSession:
-        s = SimSession(tmp_path / f"s{len(made)}", board=crp_board(**table))
-        made.append(s)
-        return s
-    yield build
-    for s in made:
-        s.close()
+def make(profile_session: Callable[..., SimSession]) -> Callable[..., SimSession]:
+    return functools.partial(profile_session, "crp42602y")
 
 
 def pin_times(s: SimSession, role: str, value: float) -> list[float]:
@@ -158,15 +141,16 @@ def test_a_protected_side_b_never_records(make) -> None:
     assert "recording" not in [state for state, _, _ in transports(s)]
 
 
-def test_the_music_search_on_side_b_winds_side_b_and_lands_in_its_gap(tmp_path: Path) -> None:
+def test_the_music_search_on_side_b_winds_side_b_and_lands_in_its_gap(
+        tmp_path: Path, profile_board: Callable[..., Any]) -> None:
     from capstan.config import load_config
 
     media = Path(__file__).resolve().parents[2] / "examples" / "media" / "demo-mixtape.wav"
     gaps_b = [(2.0 + 32.0, 2.0 + 36.0), (2.0 + 64.0, 2.0 + 68.0)]  # tests/intelligence
     config = load_config(overrides={"player": {"board": "sim",
                                                "state_dir": str(tmp_path / "state")}})
-    s = SimSession(tmp_path / "s", config=config, board=crp_board(reverse="one_round"),
-                   record_pins=False)
+    s = SimSession(tmp_path / "s", config=config,
+                   board=profile_board("crp42602y", reverse="one_round"), record_pins=False)
     try:
         s.make_cassette("C46", "II", position=C46_END - 4.0, side_b=media)
         s.player.load_counter = lambda: {"cassette": True, "length": "C46",

@@ -4,39 +4,20 @@ sensor's auto-stop, the motor the only thing the firmware drives; in simulated t
 
 from __future__ import annotations
 
-import copy
-import tomllib
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+import functools
+from collections.abc import Callable
 
 import pytest
 
-from capstan.board.description import DEFAULT_PATH, parse_board
 from capstan.deck import transport as tp
 from capstan.sim.session import SimSession
 
 C60_END = 30 * 60 + 2 * 2.0  # s of tape on a C60 side, leaders included
 
 
-def mechanical_board(**table: Any) -> Any:
-    raw = copy.deepcopy(tomllib.loads(DEFAULT_PATH.read_text()))
-    raw["mechanism"]["profile"] = "mechanical"
-    raw["mechanism"]["mechanical"].update(table)
-    return parse_board(raw)
-
-
 @pytest.fixture
-def make(tmp_path: Path) -> Iterator[Any]:
-    made: list[SimSession] = []
-
-    def build(**table: Any) -> SimSession:
-        s = SimSession(tmp_path / f"s{len(made)}", board=mechanical_board(**table))
-        made.append(s)
-        return s
-    yield build
-    for s in made:
-        s.close()
+def make(profile_session: Callable[..., SimSession]) -> Callable[..., SimSession]:
+    return functools.partial(profile_session, "mechanical")
 
 
 def pin_times(s: SimSession, role: str, value: float) -> list[float]:
