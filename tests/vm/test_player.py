@@ -51,11 +51,12 @@ class EventLog:
         except Exception:
             pass
 
-    def wait(self, predicate: Any, what: str) -> dict[str, Any]:
+    def wait(self, predicate: Any, what: str, start: int = 0) -> dict[str, Any]:
+        """The first event from index `start` on that satisfies `predicate`."""
         deadline = time.monotonic() + GUARD  # a failure guard
         with self._changed:
             while True:
-                for e in self.events:
+                for e in self.events[start:]:
                     if predicate(e):
                         return e
                 if not self._changed.wait(max(0.0, deadline - time.monotonic())):

@@ -9,10 +9,14 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.vm.rig import Header, HeadSignal, load_chips, rest_inputs
+from tests.vm.test_player import EventLog
+
+from capstan.control.client import ControlClient
 
 GUARD = 120.0  # s: a failure guard, never a measurement
 UNIT = "capstan.service"
@@ -96,15 +100,44 @@ def test_a_stalled_loop_is_killed_by_the_watchdog_and_restarted(service: Header,
                f"every output low after the restart (high: {high_outputs(service, vpi)})")
 
 
+class _Installed:
+    """The installed daemon's control socket, for the event stream."""
+
+    def client(self) -> ControlClient:
+        return ControlClient(Path("/run/capstan/control.sock"), timeout=GUARD)
+
+
+def frozen_in_play(header: Header, vpi: Any) -> int:
+    """Press PLAY on the header, wait for the daemon to report playing, and freeze it there
+    (SIGSTOP) with the head solenoid up: the moment of a crash in the middle of PLAY. With
+    no reels turning on this bench the reel watch stops the tape after its grace; on a
+    starved guest that may come before the freeze, and then the press is made again."""
+    play, head = vpi.buttons["play"].pin, vpi.outputs["head_solenoid"].pin
+    log = EventLog(_Installed())  # type: ignore[arg-type]  # only its client() is used
+    pid = int(show("MainPID"))
+    try:
+        for _attempt in range(3):
+            seen = len(log.events)
+            header.drive(play, False)
+            time.sleep(0.3)  # a finger on PLAY
+            header.drive(play, True)
+            log.wait(lambda e: e.get("type") == "transport" and e.get("state") == "playing",
+                     "transport playing after PLAY", start=seen)
+            os.kill(pid, signal.SIGSTOP)
+            if header.level(head) == 1:
+                return pid
+            os.kill(pid, signal.SIGCONT)  # the reel watch was quicker: let it settle, again
+            log.wait(lambda e: e.get("type") == "transport" and e.get("state") == "stopped",
+                     "transport stopped", start=seen)
+    finally:
+        log.close()
+    raise AssertionError("the head solenoid was never up while the daemon played")
+
+
 def test_every_output_is_low_after_the_daemon_is_killed(service: Header, vpi: Any) -> None:
     start()
-    play = vpi.buttons["play"].pin
-    service.drive(play, False)
-    time.sleep(0.3)  # a finger on PLAY
-    service.drive(play, True)
-    # a guard only: just after READY the emulated CPU is still busy with the daemon's start
-    assert service.wait_level(vpi.outputs["head_solenoid"].pin, 1, timeout=30.0), \
-        "PLAY did nothing"
+    frozen_in_play(service, vpi)
+    assert high_outputs(service, vpi), "nothing was high before the kill"
     # earlier stops in this boot wrote the same line: wait for one more of it
     stops_before = journal().count(SAFE_MOTOR)
     sh("systemctl", "kill", "--signal=SIGKILL", UNIT)  # a crash in the middle of PLAY
