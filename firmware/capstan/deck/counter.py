@@ -17,6 +17,7 @@ rewinding) and the seconds spent playing at speed. The counter
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,14 +172,15 @@ class TapeCounter:
     def _speed_chi2(self, f: Fit, n_t: np.ndarray) -> float:
         """How far the tape this fit says moved in play is from the time played (chi²)."""
         g = self.geoms[f.length]
-        played = moved = 0.0
-        prev = None
-        for x, nt in zip(self._samples, n_t, strict=True):
-            p = g.seconds(f.r_take0 + float(nt) * g.thickness)
-            if prev is not None and x.at_speed:
-                played += x.played - prev[0]
-                moved += p - prev[1]
-            prev = (x.played, p)
+        s = self._samples
+        at_speed = np.fromiter((x.at_speed for x in s[1:]), bool, len(s) - 1)
+        if not at_speed.any():
+            return 0.0
+        played_at = np.fromiter((x.played for x in s), float, len(s))
+        r = f.r_take0 + n_t * g.thickness
+        p = np.clip(math.pi * (r * r - g.hub ** 2) / (g.speed * g.thickness), 0.0, g.duration)
+        played = float(np.sum(np.diff(played_at)[at_speed]))
+        moved = float(np.sum(np.diff(p)[at_speed]))
         if played < 5.0:
             return 0.0
         return ((moved / played - 1.0) / SPEED_SIGMA) ** 2

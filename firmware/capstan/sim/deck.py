@@ -430,12 +430,14 @@ class SimDeck:
         out = np.zeros((frames, 2), np.float32)
         if hi <= lo:
             return out
-        seg = np.zeros((last + 1 - first, 2), np.float32)
-        seg[lo - first:hi - first] = np.asarray(track[lo:hi], dtype=np.float32) / 32768
+        seg = np.zeros((2, last + 1 - first), np.float32)  # one contiguous row per channel
+        seg[:, lo - first:hi - first] = np.asarray(track[lo:hi], dtype=np.float32).T / 32768
         start = (base - first).astype(np.intp) - (HEAD_TAPS - 1) + phase // HEAD_PHASES
-        taps = seg[start[:, None] + np.arange(2 * HEAD_TAPS)]  # (frames, taps, 2)
+        at = start[:, None] + np.arange(2 * HEAD_TAPS)  # (frames, taps)
         weights = _head_kernel()[phase % HEAD_PHASES]
-        return np.einsum("ft,ftc->fc", weights, taps).astype(np.float32)
+        for ch in range(2):  # a channel at a time: the gathers stay small and contiguous
+            out[:, ch] = np.einsum("ft,ft->f", weights, seg[ch][at])
+        return out
 
     @functools.cached_property
     def _noise(self) -> np.ndarray:
