@@ -15,6 +15,7 @@ Real time: every wait is on a state with a deadline that only guards against a h
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -239,3 +240,68 @@ def test_a_stranger_cannot_pair_outside_the_window(player: tuple[PiDaemon, Heade
                and e.get("what") == "refused" and e.get("address") == stranger]
     print(f"stranger {stranger}: Pair Device -> {said}; the player's refused events: "
           f"{refused}")
+
+
+class Trusting:
+    """The headphones accept the player they are in contact with: as soon as bluetoothd
+    has a device object for it on hci1, it is Trusted there (so the A2DP connection the
+    player opens is not put to an agent on the headphones' side)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Trusting:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(GUARD)
+
+    def _run(self) -> None:
+        client = Client()
+        try:
+            while not self._stop.is_set():
+                trusted = client.get(self.path, DEVICE, "Trusted")
+                if trusted is not None and not trusted:
+                    client.set(self.path, DEVICE, "Trusted", client.dbus.Boolean(True))
+                time.sleep(0.05)
+        finally:
+            client.close()
+
+
+def test_pair_held_pairs_the_headphones(player: tuple[PiDaemon, Header], radio: Radio,
+                                       vpi: Any) -> None:
+    daemon, header = player
+    c = radio.client
+    me_path, hp_path = Radio.ADAPTERS[0], Radio.ADAPTERS[1]
+    me, hp = radio.address[me_path], radio.address[hp_path]
+    # the headphones in pairing mode: discoverable and pairable until they pair
+    c.set(hp_path, ADAPTER, "Alias", "Test headphones")
+    for name in ("DiscoverableTimeout", "PairableTimeout"):
+        c.set(hp_path, ADAPTER, name, c.dbus.UInt32(0))
+    for name in ("Pairable", "Discoverable"):
+        c.set(hp_path, ADAPTER, name, c.dbus.Boolean(True))
+    assert not c.get(me_path, ADAPTER, "Pairable"), "the player is pairable outside the window"
+    known = Path(daemon.base) / "state" / "headphones.json"
+    dev = dev_path(me_path, hp)
+    log = EventLog(daemon)
+    try:
+        with Trusting(dev_path(hp_path, me)):
+            pair = vpi.buttons["pair"].pin
+            header.drive(pair, False)
+            time.sleep(2.6)  # PAIR held for 2 s opens the window
+            header.drive(pair, True)
+            wait_until(lambda: c.get(dev, DEVICE, "Paired"), "the headphones paired", GUARD * 2)
+            wait_until(lambda: c.get(dev, DEVICE, "Trusted") and known.is_file()
+                       and hp in known.read_text().upper(),
+                       "the headphones trusted and remembered", GUARD * 2)
+    finally:
+        log.close()
+    assert c.get(dev_path(hp_path, me), DEVICE, "Paired"), "the headphones did not pair"
+    assert link_key(me, hp), "bluetoothd stored no link key for the headphones"
+    assert not c.get(me_path, ADAPTER, "Pairable"), "the window stayed open"
+    refused = [e for e in log.events if e.get("what") == "refused"]
+    assert not refused, refused

@@ -99,10 +99,18 @@ class BlueZ:
                              "no Bluetooth adapter: is bluetoothd running and the radio unblocked "
                              "(rfkill unblock bluetooth)?")
 
+    def below_adapter(self, path: str) -> bool:
+        """Is PATH one of the player's adapter's objects (its devices and theirs)? A
+        second controller's devices, and that controller's own view of the player, are not."""
+        try:
+            return path.startswith(self.adapter + "/")
+        except BluetoothError:
+            return False
+
     def devices(self) -> dict[str, dict[str, Any]]:
-        """Device1 properties by address."""
+        """Device1 properties by address, of the player's adapter only."""
         return {p["Address"].upper(): p for path, i in self.objects.items()
-                if (p := i.get(defs.DEVICE)) and "Address" in p}
+                if (p := i.get(defs.DEVICE)) and "Address" in p and self.below_adapter(path)}
 
     def device(self, address: str) -> dict[str, Any]:
         return self.devices().get(address.upper(), {})

@@ -300,8 +300,8 @@ class HeadphonesService:
     # --- BlueZ's news -------------------------------------------------------------------------
     def _on_bluez(self, path: str, interface: str, changed: dict[str, Any]) -> None:
         address = defs.address_of(path)
-        if address is None or self._loop is None:
-            return
+        if address is None or self._loop is None or not self.bluez.below_adapter(path):
+            return  # another adapter's device is none of the player's business
         if interface == defs.MEDIA_TRANSPORT and "Volume" in changed:
             self._transport_volume(address, int(changed["Volume"]))
         if interface == defs.BATTERY and "Percentage" in changed:
