@@ -32,7 +32,11 @@ def test_a_second_adapters_devices_are_not_the_players(bluez_mock) -> None:
             r.service.open_pairing_window()
             await r.mock.update(path, defs.DEVICE, {"Connected": Variant("b", True),
                                                     "RSSI": Variant("n", -20)})
-            await asyncio.sleep(0.5)  # several dwells (0.2 s): a candidate would be tried
+            # a barrier, not a pause: BlueZ's signals reach the mirror in order, so once
+            # this later change to hci0 is mirrored, hci1's connection has been heard
+            await r.mock.update(ADAPTER, defs.ADAPTER, {"Alias": Variant("s", "barrier")})
+            await until(lambda: r.service.bluez.objects[ADAPTER][defs.ADAPTER].get("Alias")
+                        == "barrier", "the later change to hci0 mirrored")
             assert r.service.bluez.adapter == ADAPTER
             assert PLAYER_SEEN_FROM_HCI1 not in r.service.bluez.devices()
             assert r.service.pairing.candidates == {}

@@ -109,8 +109,12 @@ class BlueZ:
 
     def devices(self) -> dict[str, dict[str, Any]]:
         """Device1 properties by address, of the player's adapter only."""
+        try:
+            mine = self.adapter + "/"
+        except BluetoothError:
+            return {}
         return {p["Address"].upper(): p for path, i in self.objects.items()
-                if (p := i.get(defs.DEVICE)) and "Address" in p and self.below_adapter(path)}
+                if (p := i.get(defs.DEVICE)) and "Address" in p and path.startswith(mine)}
 
     def device(self, address: str) -> dict[str, Any]:
         return self.devices().get(address.upper(), {})

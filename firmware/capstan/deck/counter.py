@@ -17,7 +17,6 @@ rewinding) and the seconds spent playing at speed. The counter
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,8 +176,7 @@ class TapeCounter:
         if not at_speed.any():
             return 0.0
         played_at = np.fromiter((x.played for x in s), float, len(s))
-        r = f.r_take0 + n_t * g.thickness
-        p = np.clip(math.pi * (r * r - g.hub ** 2) / (g.speed * g.thickness), 0.0, g.duration)
+        p = g.seconds_of(f.r_take0 + n_t * g.thickness)
         played = float(np.sum(np.diff(played_at)[at_speed]))
         moved = float(np.sum(np.diff(p)[at_speed]))
         if played < 5.0:

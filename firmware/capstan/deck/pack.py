@@ -48,6 +48,11 @@ class PackGeometry:
         s = math.pi * (take_up_radius ** 2 - self.hub ** 2) / (self.speed * self.thickness)
         return min(max(s, 0.0), self.duration)
 
+    def seconds_of(self, take_up_radii: np.ndarray) -> np.ndarray:
+        """`seconds` of many take-up radii at once."""
+        s = math.pi * (take_up_radii ** 2 - self.hub ** 2) / (self.speed * self.thickness)
+        return np.clip(s, 0.0, self.duration)
+
 
 def geometries(mech: Mechanism) -> dict[str, PackGeometry]:
     return {name: PackGeometry(name, spec.minutes * 60.0 + 2 * mech.leader, spec.thickness,
