@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from tests.vm.rig import Header, HeadSignal, load_chips, rest_inputs
-from tests.vm.test_player import EventLog
+from tests.vm.test_player import EventLog, press
 
 from capstan.control.client import ControlClient
 
@@ -118,9 +118,7 @@ def frozen_in_play(header: Header, vpi: Any) -> int:
     try:
         for _attempt in range(3):
             seen = len(log.events)
-            header.drive(play, False)
-            time.sleep(0.3)  # a finger on PLAY
-            header.drive(play, True)
+            press(header, play)
             log.wait(lambda e: e.get("type") == "transport" and e.get("state") == "playing",
                      "transport playing after PLAY", start=seen)
             os.kill(pid, signal.SIGSTOP)
