@@ -36,6 +36,7 @@ class EventLog:
 
     def __init__(self, daemon: PiDaemon) -> None:
         self.events: list[dict[str, Any]] = []
+        self._daemon = daemon
         self._client = daemon.client()
         self._stream = self._client.events(GUARD)
         self._changed = threading.Condition()
@@ -60,7 +61,9 @@ class EventLog:
                     if predicate(e):
                         return e
                 if not self._changed.wait(max(0.0, deadline - time.monotonic())):
-                    raise AssertionError(f"no {what} among {self.events}")
+                    said = getattr(self._daemon, "output", lambda: "")()[-3000:]
+                    raise AssertionError(f"no {what} among {self.events}; the daemon said:\n"
+                                         f"{said}")
 
     def close(self) -> None:
         self._client._sock.shutdown(socket.SHUT_RDWR)  # wakes the reader thread

@@ -16,7 +16,7 @@ import pytest
 from tests.vm.rig import Header, HeadSignal, load_chips, rest_inputs
 from tests.vm.test_player import EventLog, press
 
-from capstan.control.client import ControlClient
+from capstan.control.client import ControlClient, DaemonUnreachable
 
 GUARD = 300.0  # s: a failure guard, never a measurement (a starved TCG guest is slow)
 UNIT = "capstan.service"
@@ -107,14 +107,29 @@ class _Installed:
         return ControlClient(Path("/run/capstan/control.sock"), timeout=GUARD)
 
 
+def follow_installed() -> tuple[EventLog, int]:
+    """The installed daemon's event stream, and its PID. A starved guest can miss the
+    watchdog just after a start, and systemd then restarts the daemon under the test's
+    feet (the restart is printed): the stream is opened again on the new daemon."""
+    for _attempt in range(3):
+        pid = show("MainPID")
+        try:
+            return EventLog(_Installed()), int(pid)  # type: ignore[arg-type]  # its client()
+        except DaemonUnreachable as exc:
+            print(f"the daemon (PID {pid}) went while the test connected: {exc}; "
+                  f"journal:\n{journal()[-2000:]}")
+            wait_until(lambda gone=pid: show("MainPID") not in ("0", gone)
+                       and show("SubState") == "running", "the daemon running again")
+    raise AssertionError(f"the daemon kept going away; journal:\n{journal()[-4000:]}")
+
+
 def frozen_in_play(header: Header, vpi: Any) -> int:
     """Press PLAY on the header, wait for the daemon to report playing, and freeze it there
     (SIGSTOP) with the head solenoid up: the moment of a crash in the middle of PLAY. With
     no reels turning on this bench the reel watch stops the tape after its grace; on a
     starved guest that may come before the freeze, and then the press is made again."""
     play, head = vpi.buttons["play"].pin, vpi.outputs["head_solenoid"].pin
-    log = EventLog(_Installed())  # type: ignore[arg-type]  # only its client() is used
-    pid = int(show("MainPID"))
+    log, pid = follow_installed()
     try:
         for _attempt in range(3):
             seen = len(log.events)

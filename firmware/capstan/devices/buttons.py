@@ -59,6 +59,7 @@ class _Held:
         self.in_chord = False
         self.stuck = False
         self.pressed = False  # a press was reported (a release will be)
+        self.long_sent = False
         self.timers: list[asyncio.TimerHandle] = []
 
     def cancel(self) -> None:
@@ -138,11 +139,16 @@ class Buttons:
             log.info("button %s released after being stuck: in use again", name)
         elif not h.in_chord and t - h.since < self.long_press:
             self._emit(name, "tap", t)
+        elif not h.in_chord and not h.long_sent:
+            # held past LONG_PRESS, but the loop ran late and learnt of the release first:
+            # the hold was long all the same
+            self._emit(name, "long", h.since + self.long_press)
         if h.pressed:
             self._emit(name, "release", t)
 
     def _long(self, name: str, h: _Held) -> None:
         if self.held.get(name) is h and not h.in_chord and not h.stuck:
+            h.long_sent = True
             self._emit(name, "long", self.loop.time())
 
     def _repeat(self, name: str, h: _Held) -> None:
