@@ -98,8 +98,21 @@ class SlidingBand:
         self._log_mid = 0.5 * (math.log(self._k0) + math.log(self._c))  # between the zeros
         self._log_half = 0.5 * (math.log(self._c) - math.log(self._k0))
         self._weights: dict[int, np.ndarray] = {}
-        self._steps: dict[tuple[int, int], np.ndarray] = {}
+        self._split: tuple[np.ndarray, np.ndarray] | None = None
+        self._steps: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._sums: dict[int, np.ndarray] = {}
+        # the two values of r where a pole is zero (κ₀: the encoder's, c: the decoder's),
+        # each with a band a little wider than the margin the recursion needs
+        widen = 1.0 + 1e-6
+        self._near_zeros = np.array([
+            self._k0 * (1.0 - _R_MARGIN) / widen, self._k0 * (1.0 + _R_MARGIN) * widen,
+            self._c * (1.0 - _R_MARGIN) / widen, self._c * (1.0 + _R_MARGIN) * widen])
+        # the sections' coefficients from r, all four as (r·sign + offset)/(r + denominator):
+        # G = (r + c)/(r + κ₀), 1/G, A = (c − r)/(c + r), a1 = (κ₀ − r)/(κ₀ + r)
+        k0, c = self._k0, self._c
+        self._signs = np.array([1.0, 1.0, -1.0, -1.0])[:, None, None]
+        self._offsets = np.array([c, k0, c, k0])[:, None, None]
+        self._denominators = np.array([k0, c, c, k0])[:, None, None]
         self.set_reference(reference_dbfs)
         self.reset()
 
@@ -119,12 +132,8 @@ class SlidingBand:
         """(SUB + length, length): the rest-corner high-pass over a sub-block and SUB before."""
         w = self._weights.get(length)
         if w is None:
-            hp = highpass(REST_CORNER_HZ, self.rate)
-            taps = SUB + length
-            h = np.empty(taps)
-            h[0] = hp.b0
-            h[1:] = (hp.b1 + hp.a1 * hp.b0) * hp.a1 ** np.arange(taps - 1)
-            w = np.zeros((taps, length))
+            h = self._impulse(SUB + length)
+            w = np.zeros((SUB + length, length))
             for i in range(length):
                 n = SUB + i  # the window's sample that is output i
                 w[: n + 1, i] = h[n::-1]
@@ -132,37 +141,65 @@ class SlidingBand:
             self._weights[length] = w
         return w
 
+    def _impulse(self, taps: int) -> np.ndarray:
+        hp = highpass(REST_CORNER_HZ, self.rate)
+        h = np.empty(taps)
+        h[0] = hp.b0
+        h[1:] = (hp.b1 + hp.a1 * hp.b0) * hp.a1 ** np.arange(taps - 1)
+        return h
+
+    def _split_weighting(self) -> tuple[np.ndarray, np.ndarray]:
+        """The weighting of sub-blocks of SUB, split: (SUB, SUB + 1) and (SUB,).
+
+        The previous sub-block's part of the window is rank one (h[m] = g·a^(m−1) for
+        m ≥ 1, so h[SUB + i − n] = a^(SUB−1−n)·g·a^i): one column of the product gives
+        its inner product with a^(SUB−1−n), and `shape` (g·a^i) spreads it over the
+        sub-block. The first SUB columns weight the sub-block itself."""
+        if self._split is None:
+            hp = highpass(REST_CORNER_HZ, self.rate)
+            scale = 1.0 / math.sqrt(SUB)  # so that the sum of the squared outputs is their mean
+            h = self._impulse(SUB)
+            m = np.zeros((SUB, SUB + 1))
+            for i in range(SUB):
+                m[: i + 1, i] = h[i::-1] * scale
+            m[:, SUB] = hp.a1 ** np.arange(SUB - 1, -1, -1)
+            shape = (hp.b1 + hp.a1 * hp.b0) * hp.a1 ** np.arange(SUB) * scale
+            self._split = (m, shape)
+        return self._split
+
+    def _decay(self, k: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """β^−j and β^j for j = 0 … k (β the decay of the held mean square per sub-block)."""
+        factors = self._steps.get((k, length))
+        if factors is None:
+            steps = np.arange(k + 1) * (self._log_beta * length / SUB)
+            factors = self._steps[(k, length)] = (np.exp(-steps), np.exp(steps))
+        return factors
+
     def _detect(self, padded: np.ndarray, k: int, length: int,
                 hold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The held mean square before each sub-block (C, K) and after the last (C,).
 
         `padded` is (C, SUB + K·L) float64: SUB samples of history, then the block.
-        The hold enters as sub-block −1, so one running maximum (in the log domain,
-        less the decay's steps) gives every reading.
+        The hold enters as sub-block −1, so one running maximum (of the readings
+        scaled by β^−j, then by β^j) gives every reading.
         """
         c = padded.shape[0]
-        if k == 1:
-            windows = padded
-        else:  # length == SUB: each sub-block with the one before it
-            blocks = padded.reshape(c, k + 1, SUB)
-            windows = np.concatenate([blocks[:, :-1], blocks[:, 1:]], axis=2)
-        w = windows.reshape(c * k, SUB + length) @ self._weighting(length)  # scaled: 1/√L
+        if length == SUB:  # each sub-block with the one before it
+            m, shape = self._split_weighting()
+            r = (padded.reshape(c * (k + 1), SUB) @ m).reshape(c, k + 1, SUB + 1)
+            w = r[:, :-1, SUB:] * shape
+            w += r[:, 1:, :SUB]
+        else:  # one sub-block shorter than SUB (k == 1)
+            w = padded @ self._weighting(length)
         w *= w
         levels = np.empty((c, k + 1))
         levels[:, 0] = hold
-        levels[:, 1:] = (w @ self._ones(length)).reshape(c, k)  # the mean squares
-        steps = self._steps.get((k, length))
-        if steps is None:  # the decay's log per sub-block, from sub-block −1
-            steps = np.arange(k + 1) * (self._log_beta * length / SUB)
-            self._steps[(k, length)] = steps
-        levels += _TINY
-        np.log(levels, out=levels)
-        levels -= steps
+        np.matmul(w.reshape(c, k, length), self._ones(length), out=levels[:, 1:])
+        inverse, forward = self._decay(k, length)
+        levels *= inverse
         np.maximum.accumulate(levels, axis=1, out=levels)
-        levels += steps
-        np.exp(levels, out=levels)
-        levels[:, 0] = hold
-        return levels[:, :-1], levels[:, -1].copy()
+        levels *= forward
+        return levels[:, :-1], levels[:, -1]
 
     def _ones(self, length: int) -> np.ndarray:
         ones = self._sums.get(length)
@@ -182,19 +219,26 @@ class SlidingBand:
         r += 1.0
         np.sqrt(r, out=r)
         np.minimum(r, self._r_max, out=r)
-        if np.maximum.reduce(r, axis=None) <= self._k0 * (1.0 - _R_MARGIN):
-            return r  # below both zeros, the usual case
-        # the two zeros in one test: |log r − log z| < margin, for z = κ₀ and z = c
-        distance = np.abs(np.abs(np.log(r) - self._log_mid) - self._log_half)
-        if distance.min() < _R_MARGIN:
+        # an odd index: inside one of the two bands around a zero (the usual case: none)
+        if np.bitwise_or.reduce(self._near_zeros.searchsorted(r), axis=None) & 1:
             for zero in (self._k0, self._c):
                 r = np.where(np.abs(r - zero) < _R_MARGIN * zero, zero * (1.0 + _R_MARGIN), r)
         return r
+
+    def _sections(self, r: np.ndarray) -> np.ndarray:
+        """(4, C, K): G, 1/G, A and a1 (class docstring) for each sub-block's r."""
+        num = r * self._signs
+        num += self._offsets
+        num /= r + self._denominators
+        return num
 
     # blocks ----------------------------------------------------------------------
     def __call__(self, block: np.ndarray) -> np.ndarray:
         """Process a (frames, channels) block; returns the same shape and dtype."""
         frames = len(block)
+        if frames > MAX_BLOCK:  # in pieces: the same sub-blocks, bounded decay factors
+            return np.concatenate([self(block[i:i + MAX_BLOCK])
+                                   for i in range(0, frames, MAX_BLOCK)])
         body = frames - frames % SUB
         if body == frames or body == 0:
             return self._run(block, SUB if body else frames)
@@ -202,94 +246,85 @@ class SlidingBand:
                                self._run(block[body:], frames - body)])
 
     def _padded(self, block: np.ndarray) -> np.ndarray:
-        frames, ch = block.shape
-        pad = np.empty((ch, SUB + frames))
-        pad[:, :SUB] = self.history
-        pad[:, SUB:] = block.T
-        return pad
+        return np.concatenate((self.history, block.T), axis=1, dtype=np.float64)
 
     def _run(self, block: np.ndarray, length: int) -> np.ndarray:
         raise NotImplementedError
 
 
-_TRI: dict[int, np.ndarray] = {}
 _R_MARGIN = 2e-3  # r is kept this far (relative) from where a pole is zero: |pole| ≥ 1e-3
+SEGMENT = 2  # sub-blocks per running product of the recursion (|P| ≥ 1e-3^(SEGMENT·SUB))
+MAX_BLOCK = 256 * SUB  # longer blocks are processed in pieces of this many frames
+_FLUSH = 1e-30  # filter states under this are set to zero (no subnormal decay)
 
 
-def _powers(a: np.ndarray, length: int) -> np.ndarray:
-    """(C, K, L): a^i for i < L, as a running product along the sub-block."""
-    c, k = a.shape
-    powers = np.empty((c, k, length))
-    powers[:, :, 0] = 1.0
-    powers[:, :, 1:] = a[..., None]
-    np.multiply.accumulate(powers, axis=2, out=powers)
-    return powers
+def _recursion(u: np.ndarray, scale: np.ndarray, a: np.ndarray,
+               start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """out[n] = a·out[n−1] + scale·u[n], `a` and `scale` constant per sub-block: u (C, K, L),
+    a and scale (C, K), `start` the output before the block (C,). Returns out (in u's
+    place) and the state after the block.
 
-
-def _recursion(u: np.ndarray, a: np.ndarray, prev_out: np.ndarray) -> np.ndarray:
-    """out[n] = a·out[n−1] + u[n], `a` constant per sub-block: u (C, K, L), a (C, K).
-
-    Inside a sub-block out[i] = a^i·(Σ_{j≤i} u[j]·a^−j + a·X), X the output before
-    it: the a^−j terms grow, so each sum is dominated by its last terms and keeps its
-    precision (|a| ≥ 1e-3, so a^−L stays far inside float64). The outputs at the
-    sub-blocks' ends, X_k = a_k^L·X_{k−1} + Z_k, come from a prefix scan across them.
+    The block is taken in segments of SEGMENT sub-blocks (one if K is odd). With P[i]
+    the running product of the poles from the segment's start to sample i (|a| ≥ 1e-3,
+    so |P| ≥ 1e-192 stays far inside float64), out[i] = P[i]·(Σ_{j≤i} scale·u[j]/P[j] + X),
+    X the output before the segment: the 1/P terms grow, so each sum is dominated by its
+    last terms and keeps its precision. The outputs at the segments' ends,
+    X' = P_end·(S + X) with S the segment's last sum, follow one another in a loop over
+    the segments (one multiply-add each, in Python floats).
     """
-    _, k, length = u.shape
-    tri = _TRI.get(length)
-    if tri is None:
-        tri = _TRI[length] = np.tril(np.ones((length, length))).T
-    powers = _powers(a, length)
-    s = (u / powers) @ tri  # Σ_{j≤i} u[j]·a^−j
-    ends = s[:, :, -1] * powers[:, :, -1]  # zero-state outputs at the ends
-    last = powers[:, :, -1] * a  # a^L
-    ends[:, 0] += last[:, 0] * prev_out
-    # carries under 1e-30 count as 1e-30 (far below any effect): their products over the
-    # three steps stay normal numbers (subnormal arithmetic is a hundred times slower)
-    step = np.maximum(last, 1e-30)
-    d = 1
-    while d < min(k, 8):
-        ends[:, d:] += step[:, d:] * ends[:, :-d]
-        step[:, d:] = step[:, d:] * step[:, :-d]
-        d *= 2
-    carried = np.empty_like(ends)
-    carried[:, 0] = prev_out
-    carried[:, 1:] = ends[:, :-1]
-    carried *= a
-    s += carried[..., None]
-    s *= powers
-    return s
+    c, k, length = u.shape
+    m = k // SEGMENT if k % SEGMENT == 0 else k  # segments
+    powers = np.empty((c, k, length))
+    powers[...] = a[..., None]
+    running = powers.reshape(c, m, -1)
+    np.multiply.accumulate(running, axis=2, out=running)
+    u *= scale[..., None] / powers
+    sums = u.reshape(c, m, -1)
+    np.add.accumulate(sums, axis=2, out=sums)
+    states = _carry(running[:, :, -1], sums[:, :, -1], start)
+    sums += states[:, :-1, None]
+    sums *= running
+    return u, states[:, -1]
 
 
-def _flush(state: np.ndarray) -> np.ndarray:
-    """A copy of a filter state with values under 1e-30 set to zero (no subnormal decay)."""
-    return np.where(np.abs(state) < 1e-30, 0.0, state)
+def _carry(carries: np.ndarray, sums: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """(C, M + 1): the states before each segment and after the last, X' = P_end·(S + X)."""
+    flush = _FLUSH
+    rows = []
+    for gains, ends, x in zip(carries.tolist(), sums.tolist(), start.tolist(), strict=True):
+        row = [x]
+        for gain, end in zip(gains, ends):  # noqa: B905 (equal lengths by construction)
+            x = gain * (end + x)
+            if -flush < x < flush:
+                x = 0.0
+            row.append(x)
+        rows.append(row)
+    return np.array(rows)
 
 
 class Decoder(SlidingBand):
-    """The B-type decoder (expander): (frames, channels) float32 blocks in and out."""
+    """The B-type decoder (expander): (frames, channels) float32 blocks in and out.
+
+    x[n] = (1/G)·(y[n] − a1·y[n−1]) + A·x[n−1] per sub-block (SlidingBand)."""
 
     def _run(self, y: np.ndarray, length: int) -> np.ndarray:
         frames, ch = y.shape
         k = frames // length
         pad = self._padded(y)
         ms, self.hold = self._detect(pad, k, length, self.hold)
-        r = self._ratio(ms)
-        k0, c = self._k0, self._c
-        r_c = r + c
-        norm = (r + k0) / r_c
-        a1 = (k0 - r) / (r + k0)
-        now = pad[:, SUB:].reshape(ch, k, length)
-        before = pad[:, SUB - 1:-1].reshape(ch, k, length)
-        u = before * (a1 * norm)[..., None]
-        np.subtract(now * norm[..., None], u, out=u)
-        x = _recursion(u, (c - r) / r_c, self.prev_out)
-        self.history = pad[:, -SUB:].copy()
-        self.prev_out = _flush(x[:, -1, -1])
+        _, inverse_gain, pole, zero = self._sections(self._ratio(ms))
+        u = pad[:, SUB - 1:-1].reshape(ch, k, length) * zero[..., None]
+        np.subtract(pad[:, SUB:].reshape(ch, k, length), u, out=u)
+        x, self.prev_out = _recursion(u, inverse_gain, pole, self.prev_out)
+        self.history = pad[:, -SUB:]
         return x.reshape(ch, frames).T.astype(y.dtype)
 
 
 class Encoder(SlidingBand):
-    """The B-type encoder (compressor): (frames, channels) float32 blocks in and out."""
+    """The B-type encoder (compressor): (frames, channels) float32 blocks in and out.
+
+    y[n] = G·(x[n] − A·x[n−1]) + a1·y[n−1] per sub-block (SlidingBand): the decoder's
+    section solved for y."""
 
     iterations = 0  # of the last block (for the benchmark and tests)
 
@@ -300,27 +335,25 @@ class Encoder(SlidingBand):
     def _run(self, x: np.ndarray, length: int) -> np.ndarray:
         frames, ch = x.shape
         k = frames // length
-        src = np.empty((ch, frames + 1))
-        src[:, 0] = self.prev_in
-        src[:, 1:] = x.T
+        src = np.concatenate((self.prev_in[:, None], x.T), axis=1, dtype=np.float64)
         now = src[:, 1:].reshape(ch, k, length)
         before = src[:, :-1].reshape(ch, k, length)
-        k0, c = self._k0, self._c
         pad = np.empty((ch, SUB + frames))
         pad[:, :SUB] = self.history
         # first guess: the detector's hold decaying over the block (as if nothing new came)
-        ms = self.hold[:, None] * np.exp(self._log_beta * length / SUB * np.arange(k))[None, :]
+        ms = self.hold[:, None] * self._decay(k, length)[1][None, :-1]
         for i in range(MAX_ITERATIONS):  # noqa: B007 (the count is kept)
-            r = self._ratio(ms)
-            r_k0 = r + k0
-            u = now * ((r + c) / r_k0)[..., None]
-            u -= before * ((c - r) / r_k0)[..., None]
-            y = _recursion(u, (k0 - r) / r_k0, self.prev_out)
+            gain, _, zero, pole = self._sections(self._ratio(ms))
+            u = before * zero[..., None]
+            np.subtract(now, u, out=u)
+            y, state = _recursion(u, gain, pole, self.prev_out)
             out = y.reshape(ch, frames).T.astype(x.dtype)
             pad[:, SUB:] = out.T  # the decoder will see the float32 samples
             new_ms, hold = self._detect(pad, k, length, self.hold)
-            converged = np.array_equal(new_ms, ms) or np.allclose(new_ms, ms, rtol=_RTOL,
-                                                                   atol=0.0)
+            # settled: no reading moved by more than _RTOL of itself (readings are ≥ 0)
+            moved = new_ms - ms
+            np.abs(moved, out=moved)
+            converged = not np.greater(moved, ms * _RTOL).any()
             ms = new_ms
             if converged:
                 break
@@ -328,5 +361,5 @@ class Encoder(SlidingBand):
         self.hold = hold
         self.history = pad[:, -SUB:].copy()
         self.prev_in = src[:, -1].copy()
-        self.prev_out = _flush(y[:, -1, -1])
+        self.prev_out = state
         return out
