@@ -184,3 +184,62 @@ def test_a_stalled_fifo_is_an_overrun_recovered_and_reported(rig: dict[str, Path
     assert capture.overruns >= 1
     assert xruns and xruns[0]["stream"] == "capture" and xruns[0]["count"] >= 1
     assert capture.blocks * PERIOD >= len(signal)  # reading went on after the stall
+
+
+class _FastPcm:
+    """A capture PCM that hands over `reads` periods at once (the loop is not running yet),
+    then blocks until closed: the reader thread outruns a loop that is stuck."""
+
+    def __init__(self, reads: int) -> None:
+        import threading
+
+        self.left = reads
+        self.emptied = threading.Event()
+        self.closed = threading.Event()
+        self.n = 0
+
+    def read(self) -> tuple[int, bytes]:
+        if self.left == 0:
+            self.emptied.set()
+            self.closed.wait()
+            return 0, b""
+        self.left -= 1
+        self.n += 1
+        return PERIOD, np.full((PERIOD, 2), self.n, "<i2").tobytes()
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+def test_a_loop_that_falls_behind_gets_the_newest_blocks_and_runs_its_timers_between_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    pcm = _FastPcm(100)
+    monkeypatch.setattr("capstan.board.alsa._open", lambda *a: pcm)
+    loop = asyncio.new_event_loop()
+    got: list[tuple[int, float]] = []
+    seen_by_timer: list[int] = []
+    try:
+        capture = AlsaCapture("fast", loop, RATE, 2, "S16_LE", PERIOD)
+        keep = capture.backlog_blocks
+        assert 2 <= keep < 100
+        capture.start(lambda b: got.append((int(b[0, 0] * 32768), capture.block_start)))
+        assert pcm.emptied.wait(TIMEOUT)  # 100 periods read while the loop did not run
+        loop.call_soon(lambda: seen_by_timer.append(len(got)))  # a timer due now
+        done = loop.create_future()
+
+        async def settle() -> None:
+            while len(got) < keep:
+                await asyncio.sleep(0)
+            done.set_result(None)
+
+        loop.run_until_complete(asyncio.wait_for(settle(), TIMEOUT))
+        capture.stop()
+    finally:
+        loop.close()
+    # only the newest blocks are left, in order, each on its own place of the sample clock
+    assert [n for n, _ in got] == list(range(100 - keep + 1, 101))
+    starts = [t for _, t in got]
+    assert np.allclose(np.diff(starts), PERIOD / RATE)
+    assert capture.late_drops == 100 - keep and capture.overruns == 100 - keep
+    # the loop's other work ran after the first block, not after the whole backlog
+    assert seen_by_timer == [1]

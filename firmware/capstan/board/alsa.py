@@ -1,5 +1,5 @@
-"""PCM streams over pyalsaaudio: capture in a reader thread that posts into the loop,
-playback through a writer thread that opens, writes and closes the PCM.
+"""PCM streams over pyalsaaudio: capture in a reader thread that hands blocks to the
+loop, playback through a writer thread that opens, writes and closes the PCM.
 
 Overruns are never fatal. pyalsaaudio reports EPIPE as a negative length and
 re-prepares the PCM itself; other read errors (EIO when the I2S clock stops)
@@ -8,12 +8,21 @@ whole buffer after the previous one is also an overrun: a real device would
 have overwritten the oldest period meanwhile (an `infile` FIFO that stalls
 shows the same signature). Each is counted in `overruns`; the audio chain
 turns the count into an `xrun` event.
+
+The hand-off to the loop is bounded. Read blocks wait in an inbox of at most
+BACKLOG seconds, and the loop takes them one per turn, so its timers, buttons
+and sockets run between blocks. When the loop is so late that the inbox is full
+(a starved CPU), the oldest block is dropped and counted as an overrun: the
+audio has a gap, but the loop never spends longer and longer working off a queue
+of audio it will never catch up with.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import math
 import threading
 import time
 from typing import Any
@@ -26,6 +35,7 @@ from capstan.errors import BoardError
 log = logging.getLogger(__name__)
 
 PERIODS = 4  # periods in the ALSA buffer
+BACKLOG = 0.25  # s of captured audio that may wait for a late loop; older blocks are dropped
 # format → (numpy dtype, full scale, bits to shift left before scaling)
 _FORMATS = {"S16_LE": ("<i2", 32768.0, 0), "S32_LE": ("<i4", 2.0**31, 0),
             "S24_LE": ("<i4", 2.0**31, 8)}
@@ -90,7 +100,7 @@ def encode(block: np.ndarray, fmt: str) -> bytes:
 
 
 class AlsaCapture:
-    """A capture PCM read by its own thread; blocks enter the loop with call_soon_threadsafe."""
+    """A capture PCM read by its own thread; blocks reach the loop through a bounded inbox."""
 
     def __init__(self, device: str, loop: asyncio.AbstractEventLoop, rate: int = 48000,
                  channels: int = 2, fmt: str = "S32_LE", period: int = 1024) -> None:
@@ -104,10 +114,20 @@ class AlsaCapture:
         self._running = threading.Event()
         self._cb: BlockCallback | None = None
         self.block_start: float | None = None  # the time of the delivered block's first frame
+        self.late_drops = 0  # blocks dropped because the loop did not take them in time
+        self._inbox: collections.deque[tuple[np.ndarray, float]] = collections.deque()
+        self._inbox_lock = threading.Lock()
+        self._drain_posted = False
+        self._dropping = 0  # blocks dropped since the inbox was last empty
 
     @property
     def buffer_time(self) -> float:
         return PERIODS * self.period / self.rate
+
+    @property
+    def backlog_blocks(self) -> int:
+        """How many read blocks may wait for the loop before the oldest is dropped."""
+        return max(2, math.ceil(BACKLOG * self.rate / self.period))
 
     def start(self, on_block: BlockCallback) -> None:
         self._cb = on_block
@@ -148,10 +168,42 @@ class AlsaCapture:
                 origin, frames = now - length / self.rate, 0
             start = origin + frames / self.rate  # the sample clock, not the read's arrival
             frames += length
-            block = decode(raw, self.format, self.channels)
             self.blocks += 1
-            if not self.loop.is_closed():
-                self.loop.call_soon_threadsafe(self._deliver, block, start)
+            self._offer(decode(raw, self.format, self.channels), start)
+
+    def _offer(self, block: np.ndarray, start: float) -> None:
+        """On the reader thread: into the inbox, and wake the loop if nothing woke it yet."""
+        with self._inbox_lock:
+            dropped = len(self._inbox) >= self.backlog_blocks
+            if dropped:
+                self._inbox.popleft()
+                self._dropping += 1
+            self._inbox.append((block, start))
+            post = not self._drain_posted
+            self._drain_posted = True
+        if dropped:
+            self.late_drops += 1
+            self.overruns += 1
+            if self._dropping == 1:
+                log.warning("capture %s: the loop is more than %.2f s behind; dropping the "
+                            "oldest blocks until it catches up", self.device, BACKLOG)
+        if post and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        """In the loop: deliver one block, and come back on the next turn for the next."""
+        with self._inbox_lock:
+            item = self._inbox.popleft() if self._inbox else None
+            more = bool(self._inbox)
+            self._drain_posted = more
+            caught_up, self._dropping = (self._dropping, 0) if not more else (0, self._dropping)
+        if more:
+            self.loop.call_soon(self._drain)
+        if caught_up:
+            log.warning("capture %s: the loop caught up; %d blocks were dropped", self.device,
+                        caught_up)
+        if item is not None:
+            self._deliver(*item)
 
     def _overrun(self, why: str) -> None:
         self.overruns += 1
@@ -184,6 +236,9 @@ class AlsaCapture:
         if self._pcm is not None:
             self._pcm.close()
             self._pcm = None
+        with self._inbox_lock:
+            self._inbox.clear()
+            self._dropping = 0
 
 
 class AlsaPlayback:
