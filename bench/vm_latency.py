@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "firmware"))
 
 from tests.vm.daemon import PiDaemon  # noqa: E402
-from tests.vm.rig import Header, HeadSignal, load_chips, rest_inputs  # noqa: E402
+from tests.vm.rig import Header, HeadSignal, load_chips, rest_lines  # noqa: E402
 
 POLL = 0.002  # s between reads of an output line
 GUARD = 30.0  # s: a failure guard
@@ -107,7 +107,7 @@ def main() -> int:
 
     d = load_board(BOARD_FILE)
     header = Header()
-    rest_inputs(header, d)
+    rest_lines(header, d)
     load_chips()
     header.drive(d.switches["cassette_in"].pin, False)
     motor, play, stop = d.outputs["motor"].pin, d.buttons["play"].pin, d.buttons["stop"].pin
@@ -150,7 +150,7 @@ def main() -> int:
                 halt.set()
                 reels.join()
                 ends.append(wait_off(header, motor, quiet) - last[0])
-                rest_inputs(header, d)
+                rest_lines(header, d)
                 header.drive(d.switches["cassette_in"].pin, False)
                 time.sleep(0.5)
         finally:

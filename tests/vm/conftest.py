@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.vm.rig import BOARD_FILE, ROOT, Header, load_chips, rest_inputs, stub_bus
+from tests.vm.rig import BOARD_FILE, ROOT, Header, load_chips, rest_lines, stub_bus
 
 from capstan.board.description import BoardDescription, load_board
 
@@ -28,9 +28,9 @@ def vpi() -> BoardDescription:
 def header(vpi: BoardDescription) -> Iterator[Header]:
     """The gpio-sim header; every input back at rest after the test."""
     h = Header()
-    rest_inputs(h, vpi)
+    rest_lines(h, vpi)
     yield h
-    rest_inputs(h, vpi)
+    rest_lines(h, vpi)
 
 
 @pytest.fixture

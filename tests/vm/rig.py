@@ -6,7 +6,7 @@
 - `stub_bus()`: the i2c-stub adapter; `mirror()` copies a register model's bytes into
   it so that byte, word and block reads return what the real chip's bus delivers.
 - `setup()` (run at boot by tools/vm/run-tests): loads the modules, makes the chip,
-  sets every input to its resting level from hardware/virtual-pi.toml, loads the
+  sets every line to its resting level from hardware/virtual-pi.toml, loads the
   chips' power-on registers from the simulator's models.
 
 Command line: `python tests/vm/rig.py setup`.
@@ -122,8 +122,13 @@ def load_chips(bus_number: int | None = None) -> dict[int, Any]:
     return models
 
 
-def rest_inputs(header: Header, description: Any) -> None:
-    """Every input at rest: the board's resistors hold active-low lines high."""
+def rest_lines(header: Header, description: Any) -> None:
+    """Every line at rest: the board's resistors hold active-low inputs high and every
+    output low (its 10 kΩ pull-down). gpio-sim hands a released line back to its pull,
+    so a test that used an output's pin as an input (another mechanism's wiring) must
+    not leave it pulled up for the next daemon's outputs."""
+    for output in description.outputs.values():
+        header.drive(output.pin, False)
     for group in (description.buttons, description.switches):
         for pin in group.values():
             header.drive(pin.pin, pin.active_low)
@@ -141,7 +146,7 @@ def setup() -> None:
     if header.chip != 0:
         raise SystemExit(f"the gpio-sim chip is {header.chip_name}, not gpiochip0 as the "
                          "Pi 4's header chip: another GPIO driver came first")
-    rest_inputs(header, description)
+    rest_lines(header, description)
     modprobe("i2c-dev")
     modprobe("i2c-stub", "chip_addr=" + ",".join(f"0x{a:02x}" for a in STUB_ADDRESSES))
     bus = stub_bus()

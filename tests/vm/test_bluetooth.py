@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from tests.vm.conftest import run
 from tests.vm.daemon import CONFIG, PiDaemon
-from tests.vm.rig import Header, HeadSignal, load_chips, modprobe, rest_inputs
+from tests.vm.rig import Header, HeadSignal, load_chips, modprobe, rest_lines
 from tests.vm.test_player import EventLog
 
 GUARD = 90.0  # s: a failure guard, never a measurement
@@ -162,7 +162,7 @@ def player(radio: Radio, vpi: Any, tmp_path_factory: pytest.TempPathFactory
     config.write_text(CONFIG.read_text().replace("enabled = false", "enabled = true"))
     assert "enabled = true" in config.read_text()
     header = Header()
-    rest_inputs(header, vpi)
+    rest_lines(header, vpi)
     load_chips()
     header.drive(vpi.switches["cassette_in"].pin, False)
     with HeadSignal(level=0.25, tone=TONE):
@@ -173,7 +173,7 @@ def player(radio: Radio, vpi: Any, tmp_path_factory: pytest.TempPathFactory
             yield d, header
         finally:
             d.stop()
-            rest_inputs(header, vpi)
+            rest_lines(header, vpi)
 
 
 def journal(unit: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.vm.rig import Header, HeadSignal, load_chips, rest_inputs
+from tests.vm.rig import Header, HeadSignal, load_chips, rest_lines
 from tests.vm.test_player import EventLog, press
 
 from capstan.control.client import ControlClient, DaemonUnreachable
@@ -53,7 +53,7 @@ def service(installed: None, header: Header, vpi: Any) -> Iterator[Header]:
         sh("systemctl", "reset-failed", UNIT, check=False)
         yield header
         sh("systemctl", "stop", UNIT, check=False)
-    rest_inputs(header, vpi)
+    rest_lines(header, vpi)
 
 
 def high_outputs(header: Header, vpi: Any) -> list[str]:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from tests.vm.conftest import run
-from tests.vm.rig import Header, HeadSignal, load_chips, rest_inputs
+from tests.vm.rig import Header, HeadSignal, load_chips, rest_lines
 
 from capstan.update import ledger
 from capstan.update.disk import Disk
@@ -110,7 +110,7 @@ def result() -> str:
 @pytest.fixture
 def trial(installed: None, vpi: Any) -> Iterator[None]:
     header = Header()
-    rest_inputs(header, vpi)
+    rest_lines(header, vpi)
     load_chips()
     header.drive(vpi.switches["cassette_in"].pin, False)
     LAYOUT.result.unlink(missing_ok=True)
@@ -125,7 +125,7 @@ def trial(installed: None, vpi: Any) -> Iterator[None]:
             Disk().point(LAYOUT.current, "slots/a")
             Disk().point(LAYOUT.good, "slots/a")
             ledger.clear_trial(LAYOUT, Disk())
-            rest_inputs(header, vpi)
+            rest_lines(header, vpi)
 
 
 def test_a_slot_that_never_reports_ready_is_rolled_back(trial: None) -> None:
