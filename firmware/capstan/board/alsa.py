@@ -178,13 +178,14 @@ class AlsaCapture:
             if dropped:
                 self._inbox.popleft()
                 self._dropping += 1
+            first_drop = dropped and self._dropping == 1
             self._inbox.append((block, start))
             post = not self._drain_posted
             self._drain_posted = True
         if dropped:
             self.late_drops += 1
             self.overruns += 1
-            if self._dropping == 1:
+            if first_drop:
                 log.warning("capture %s: the loop is more than %.2f s behind; dropping the "
                             "oldest blocks until it catches up", self.device, BACKLOG)
         if post and not self.loop.is_closed():
@@ -196,7 +197,9 @@ class AlsaCapture:
             item = self._inbox.popleft() if self._inbox else None
             more = bool(self._inbox)
             self._drain_posted = more
-            caught_up, self._dropping = (self._dropping, 0) if not more else (0, self._dropping)
+            caught_up = 0
+            if not more:  # the inbox is empty: whatever was dropped is behind us
+                caught_up, self._dropping = self._dropping, 0
         if more:
             self.loop.call_soon(self._drain)
         if caught_up:
