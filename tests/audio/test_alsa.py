@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -191,8 +192,6 @@ class _FastPcm:
     then blocks until closed: the reader thread outruns a loop that is stuck."""
 
     def __init__(self, reads: int) -> None:
-        import threading
-
         self.left = reads
         self.emptied = threading.Event()
         self.closed = threading.Event()
@@ -225,12 +224,10 @@ def test_a_loop_that_falls_behind_gets_the_newest_blocks_and_runs_its_timers_bet
         capture.start(lambda b: got.append((int(b[0, 0] * 32768), capture.block_start)))
         assert pcm.emptied.wait(TIMEOUT)  # 100 periods read while the loop did not run
         loop.call_soon(lambda: seen_by_timer.append(len(got)))  # a timer due now
-        done = loop.create_future()
 
         async def settle() -> None:
             while len(got) < keep:
                 await asyncio.sleep(0)
-            done.set_result(None)
 
         loop.run_until_complete(asyncio.wait_for(settle(), TIMEOUT))
         capture.stop()
