@@ -1,8 +1,8 @@
 """Real alsa-lib for tests: an asoundrc of `file` plugins over `null`, and a FIFO writer thread.
 
-`infile` reads a regular file (exhausted: stale data forever, so read only what
-it holds) or a FIFO, which a writer thread fills at real-time pace: the only
-real-time waiting in the audio tests, and each use is at most ~2 s of audio.
+The capture's `infile` is a FIFO, which a writer thread fills at real-time pace: the
+only real-time waiting in the audio tests, and each use is at most ~2 s of audio. (A
+regular file would be read as fast as the CPU allows, with nothing to pace it.)
 """
 
 from __future__ import annotations
@@ -16,16 +16,13 @@ import pytest
 
 
 def write_asoundrc(directory: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """PCMs: cap_fifo (infile = a FIFO), cap_file (infile = in.raw), play_file (→ out.raw)."""
-    paths = {"fifo": directory / "capture.fifo", "in": directory / "in.raw",
-             "out": directory / "out.raw"}
+    """PCMs: cap_fifo (infile = a FIFO) and play_file (→ out.raw)."""
+    paths = {"fifo": directory / "capture.fifo", "out": directory / "out.raw"}
     os.mkfifo(paths["fifo"])
     rc = directory / "asoundrc"
     rc.write_text(
         f'pcm.cap_fifo {{ type file; slave.pcm {{ type null }}; file "/dev/null"; '
         f'infile "{paths["fifo"]}"; format "raw" }}\n'
-        f'pcm.cap_file {{ type file; slave.pcm {{ type null }}; file "/dev/null"; '
-        f'infile "{paths["in"]}"; format "raw" }}\n'
         f'pcm.play_file {{ type file; slave.pcm {{ type null }}; file "{paths["out"]}"; '
         f'format "raw"; truncate true }}\n')
     monkeypatch.setenv("ALSA_CONFIG_PATH", str(rc))

@@ -54,14 +54,32 @@ def test_capture_from_a_file_is_exact(rig: dict[str, Path], fmt: str) -> None:
         raw, expected = (ints << 8).astype("<i4").tobytes(), ints / 2.0**23
     else:
         raw, expected = ints.astype("<i4").tobytes(), ints / 2.0**23
-    rig["in"].write_bytes(raw)  # exactly four periods: read no more than that
+    # through the FIFO, paced as an ADC delivers: a regular file would be read as fast as
+    # the CPU allows, and the capture keeps only the newest quarter second for a late loop
+    writer = FifoWriter(rig["fifo"], raw, len(raw) // 4, PERIOD / RATE)
+    writer.start()
     loop = asyncio.new_event_loop()
     try:
-        got = _collect(AlsaCapture("cap_file", loop, RATE, 2, fmt, PERIOD), loop, 4 * PERIOD)
+        capture = AlsaCapture("cap_fifo", loop, RATE, 2, fmt, PERIOD)
+        got = _collect(capture, loop, 4 * PERIOD)
     finally:
+        writer.stop()
         loop.close()
+    assert capture.late_drops == 0
     assert np.array_equal(got, expected.astype(np.float32))
     assert encode(got, fmt) == raw  # and back, bit for bit
+
+
+@pytest.mark.parametrize(("fmt", "dtype", "bits"), [
+    ("S16_LE", "<i2", 16), ("S32_LE", "<i4", 32), ("S24_LE", "<i4", 24)])
+def test_full_scale_and_beyond_clip_to_the_largest_code(fmt: str, dtype: str,
+                                                         bits: int) -> None:
+    top = 2 ** (bits - 1) - 1
+    block = np.array([[1.0, 1.5], [-1.0, -3.0], [0.5, -0.25]], np.float32)
+    codes = np.frombuffer(encode(block, fmt), dtype).reshape(-1, 2)
+    assert codes[0].tolist() == [top, top]  # never wrapped round to the negative end
+    assert codes[1].tolist() == [-top - 1, -top - 1]
+    assert codes[2].tolist() == [2 ** (bits - 2), -(2 ** (bits - 3))]
 
 
 def test_playback_to_a_file_is_byte_exact(rig: dict[str, Path]) -> None:
