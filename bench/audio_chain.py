@@ -1,6 +1,10 @@
 """Benchmark of the audio chain: real-time factor, fixed cost per period, start-up and memory.
 
     .venv/bin/python bench/audio_chain.py [--seconds S]
+    PYTHONPATH=firmware /usr/bin/python3 bench/audio_chain.py   # as the player runs it
+
+The second form measures Debian's numpy, which the player runs (docs/updates.md); the
+first the .venv's. Both print the numpy and the BLAS library they ran on.
 
 The full chain per period: decode the capture's S32_LE bytes → DC block and
 tape EQ (Type II, the costlier path) → [B-type NR decoder] → meters →
@@ -94,12 +98,25 @@ def startup() -> dict[str, float | str]:
     return out
 
 
+def blas_in_use() -> str:
+    """The BLAS library this process has loaded (numpy's), as the dynamic loader found it."""
+    np.ones((64, 32)) @ np.ones((32, 33))
+    try:
+        with open("/proc/self/maps") as maps:
+            found = {line.split()[-1] for line in maps if "blas" in line.rsplit("/", 1)[-1]}
+    except OSError:
+        return "unknown (no /proc/self/maps)"
+    return ", ".join(sorted(found)) or "none found in /proc/self/maps"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="timing per block size")
     args = parser.parse_args()
     asyncio.set_event_loop_policy(None)
     print("audio chain, 48 kHz stereo, S32_LE in → S16_LE out, one core")
+    print(f"python {sys.version.split()[0]} ({sys.executable}), numpy {np.__version__}, "
+          f"BLAS {blas_in_use()}")
     for nr in (False, True):
         times = {}
         for frames in SIZES:

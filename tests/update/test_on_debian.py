@@ -58,6 +58,16 @@ def test_the_player_packages_are_here() -> None:
     assert missing == [], f"install the player's Debian packages (tools/test does): {missing}"
 
 
+def test_debians_numpy_runs_on_openblas() -> None:
+    """libopenblas0-serial, not the reference BLAS python3-numpy pulls in (docs/updates.md)."""
+    probe = ("import numpy; numpy.ones((64, 32)) @ numpy.ones((32, 33)); "
+             "print(open('/proc/self/maps').read())")
+    maps = subprocess.run(["/usr/bin/python3", "-c", probe], capture_output=True, text=True,
+                          check=True, env={"PATH": "/usr/bin:/bin"}).stdout
+    blas = {line.split()[-1] for line in maps.splitlines() if "/libblas.so" in line}
+    assert blas and all("/openblas" in lib for lib in blas), blas  # not .../blas/libblas.so
+
+
 def test_docs_name_exactly_the_packages_tools_install_installs() -> None:
     doc = (REPO / "docs" / "updates.md").read_text()
     listed = re.search(r"<!-- player-debs -->\n(.*?)\n<!-- /player-debs -->", doc, re.S)

@@ -16,10 +16,11 @@ VENV="$CAPSTAN_ROOT/.venv"
 CAPSTAN_DEBS_BASE=(python3 python3-venv python3-dev gcc libc6-dev pkg-config libasound2-dev libasound2-plugins libdbus-1-dev libglib2.0-dev libsndfile1)
 # What the player itself runs on (tools/install installs exactly these; docs/updates.md,
 # "Python packages"): Debian's python3 and its venv (with the pip wheel the updater uses),
-# Debian's builds of the firmware's Python dependencies, ALSA, BlueZ + BlueALSA, I2C, dtc,
-# mtools and dosfstools for the USB update drive (docs/usb.md).
+# Debian's builds of the firmware's Python dependencies, OpenBLAS (single-threaded) under
+# numpy instead of the reference BLAS, ALSA, BlueZ + BlueALSA, I2C, dtc, mtools and
+# dosfstools for the USB update drive (docs/usb.md).
 # tools/test installs them too: tests/update/test_on_debian.py runs the firmware on them.
-CAPSTAN_DEBS_PLAYER=(python3 python3-venv python3-numpy python3-cryptography python3-smbus2
+CAPSTAN_DEBS_PLAYER=(python3 python3-venv python3-numpy libopenblas0-serial python3-cryptography python3-smbus2
     python3-dbus-fast python3-alsaaudio python3-tomli-w python3-soundfile python3-colorzero
     alsa-utils i2c-tools bluez bluez-alsa-utils libasound2-plugin-bluez minisign
     device-tree-compiler mtools dosfstools)
