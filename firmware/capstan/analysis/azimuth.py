@@ -37,24 +37,33 @@ class AzimuthMeter:
         self.sample_rate = sample_rate
         self._alpha = math.exp(-WINDOW / (averaging_s * sample_rate))
         self._window = np.hanning(WINDOW)
-        self._pending = np.zeros((0, 2))
+        self._frame = np.empty((2, WINDOW))  # the window being filled: left, right
+        self._fill = 0
         self._cross = np.zeros(WINDOW // 2 + 1, dtype=complex)
         self._sums = np.zeros(3)  # Σ l·r, Σ l², Σ r²
         self._frames = 0
 
     def feed(self, block: np.ndarray) -> None:
         """Take a block (frames, 2)."""
-        data = np.concatenate([self._pending, np.asarray(block, dtype=float)[:, :2]])
-        whole = len(data) // WINDOW * WINDOW
+        block = np.asarray(block)
+        pos, n = 0, len(block)
+        while pos < n:  # into the window in place: no copy of what is already there
+            take = min(WINDOW - self._fill, n - pos)
+            self._frame[:, self._fill:self._fill + take] = block[pos:pos + take, :2].T
+            self._fill += take
+            pos += take
+            if self._fill == WINDOW:
+                self._take(self._frame)
+                self._fill = 0
+
+    def _take(self, frame: np.ndarray) -> None:
+        left, right = frame
         a = self._alpha
-        for start in range(0, whole, WINDOW):
-            left, right = data[start:start + WINDOW].T
-            spectra = np.fft.rfft(np.stack([left, right]) * self._window, axis=1)
-            self._cross = a * self._cross + (1 - a) * spectra[0] * np.conj(spectra[1])
-            sums = np.array([left @ right, left @ left, right @ right])
-            self._sums = a * self._sums + (1 - a) * sums
-            self._frames += 1
-        self._pending = data[whole:]
+        spectra = np.fft.rfft(frame * self._window, axis=1)
+        self._cross = a * self._cross + (1 - a) * spectra[0] * np.conj(spectra[1])
+        sums = np.array([left @ right, left @ left, right @ right])
+        self._sums = a * self._sums + (1 - a) * sums
+        self._frames += 1
 
     def reading(self) -> AzimuthReading | None:
         lr, ll, rr = self._sums

@@ -29,7 +29,8 @@ class ToneDetector:
     def __init__(self, sample_rate: float = 48000.0) -> None:
         self.sample_rate = sample_rate
         self._window = np.hanning(WINDOW)
-        self._pending = np.zeros(0)
+        self._frame = np.empty(WINDOW)  # the window being filled (mono, float64)
+        self._fill = 0
         self._hits = 0
         self._misses = 0
         self._on = math.ceil(ON_S * sample_rate / WINDOW)
@@ -39,13 +40,23 @@ class ToneDetector:
 
     def feed(self, block: np.ndarray) -> float | None:
         """Take a block (frames,) or (frames, channels); return `tone_hz`."""
-        block = np.asarray(block, dtype=float)
-        mono = block.mean(axis=1) if block.ndim == 2 else block
-        data = np.concatenate([self._pending, mono])
-        whole = len(data) // WINDOW * WINDOW
-        for frame in data[:whole].reshape(-1, WINDOW):
-            self._judge(self._look(frame))
-        self._pending = data[whole:]
+        block = np.asarray(block)
+        pos, n = 0, len(block)
+        while pos < n:  # into the window in place: no copy of what is already there
+            take = min(WINDOW - self._fill, n - pos)
+            part, into = block[pos:pos + take], self._frame[self._fill:self._fill + take]
+            if block.ndim == 1:
+                into[:] = part
+            elif block.shape[1] == 2:  # the mean of the two channels, in float64
+                np.add(part[:, 0], part[:, 1], dtype=np.float64, out=into)
+                into *= 0.5
+            else:
+                np.mean(part, axis=1, dtype=np.float64, out=into)
+            self._fill += take
+            pos += take
+            if self._fill == WINDOW:
+                self._judge(self._look(self._frame))
+                self._fill = 0
         return self.tone_hz
 
     def peak(self, frame: np.ndarray) -> float | None:

@@ -41,8 +41,9 @@ class LevelMeter:
         if n == 0:
             return
         keep, gain, fall = self._for(n)
-        self.block_peak = np.abs(block).max(axis=0)
-        self.block_ms = np.square(block).sum(axis=0)
+        x = block.T  # (channels, frames): the chain's blocks are laid out so, channel by channel
+        self.block_peak = np.abs(x).max(axis=1)
+        self.block_ms = np.einsum("ij,ij->i", x, x)
         self._ms = keep * self._ms + gain * self.block_ms
         self._peak = np.maximum(self.block_peak, fall * self._peak)
 

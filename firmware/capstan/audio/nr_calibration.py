@@ -2,11 +2,12 @@
 
 Calibration tapes (and the first seconds of many B-type recordings) carry a 400 Hz tone at
 Dolby level, 200 nWb/m. While the tape plays, every block of the analysis tap is
-checked cheaply: its frequency from the (interpolated) zero crossings, its crest
-factor (a pure sine has √2) and its level. HOLD_S seconds of blocks that agree
-(400 Hz within the capstan's speed tolerance, crest within 3 %, level steady within
-0.3 dB and within ±WINDOW_DB of the expected reference) make a reading: the tone's
-peak level in dBFS. One reading per tone; the tone must stop before it counts again.
+checked cheaply: its level, its crest factor (a pure sine has √2) and, only when
+those fit a sine, its frequency from the (interpolated) zero crossings. HOLD_S
+seconds of blocks that agree (400 Hz within the capstan's speed tolerance, crest
+within 3 %, level steady within 0.3 dB and within ±WINDOW_DB of the expected
+reference) make a reading: the tone's peak level in dBFS. One reading per tone; the
+tone must stop before it counts again.
 """
 
 from __future__ import annotations
@@ -53,12 +54,12 @@ class ToneWatch:
             return None
         rms = math.sqrt(float(np.dot(x, x)) / n)
         peak_dbfs = 20 * math.log10(rms * CREST) if rms > 0 else -200.0
-        freq = _frequency(x, self.rate)
-        crest = float(np.abs(x).max()) / rms if rms > 0 else 0.0
-        tone = (peak_dbfs > FLOOR_DBFS and abs(freq / TONE_HZ - 1) <= SPEED_TOLERANCE
-                and abs(crest / CREST - 1) <= CREST_TOLERANCE
+        crest = float(max(x.max(), -x.min())) / rms if rms > 0 else 0.0
+        # the cheap tests first: music fails the crest factor, and its frequency is not needed
+        tone = (peak_dbfs > FLOOR_DBFS and abs(crest / CREST - 1) <= CREST_TOLERANCE
                 and (self.expected_dbfs is None
-                     or abs(peak_dbfs - self.expected_dbfs) <= WINDOW_DB))
+                     or abs(peak_dbfs - self.expected_dbfs) <= WINDOW_DB)
+                and abs(_frequency(x, self.rate) / TONE_HZ - 1) <= SPEED_TOLERANCE)
         if not tone or (self._levels and abs(peak_dbfs - self._levels[0]) > STEADY_DB):
             taken = self.taken and tone
             self.reset()
