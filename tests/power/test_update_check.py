@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from capstan.board.description import load_board
-from capstan.power.update_check import install_power_check, power_ok_on
+from capstan.power.update_check import board_power_check, power_ok_on
 from capstan.sim.chips import attach_power_models
 from capstan.sim.i2c import SimI2CBus
 from capstan.update import power as update_power
@@ -26,12 +24,6 @@ def bus_with(percent: float, charger: bool) -> SimI2CBus:
 
 def check(bus: SimI2CBus) -> bool:
     return power_ok_on(bus, GAUGE, CHARGER, sleep=lambda s: None)
-
-
-@pytest.fixture(autouse=True)
-def no_check_left_behind() -> Iterator[None]:
-    yield
-    update_power.set_power_check(None)
 
 
 @pytest.mark.parametrize(("percent", "charger", "ok"), [
@@ -71,17 +63,22 @@ def test_a_nack_burst_is_retried_and_one_garbage_read_decides_nothing() -> None:
             assert check(bus) is ok
 
 
-def test_the_updater_uses_it_once_installed() -> None:
-    low = bus_with(10.0, False)
-    install_power_check(lambda: low)
-    assert update_power.power_ok() is False
-    install_power_check(lambda: bus_with(10.0, True))
-    assert update_power.power_ok() is True
+def test_the_check_handed_to_the_installer_reads_the_board_when_called() -> None:
+    reads: list[str] = []
+
+    def low() -> SimI2CBus:
+        reads.append("low")
+        return bus_with(10.0, False)
+
+    power_ok = board_power_check(low)
+    assert reads == []  # nothing is read before the installer asks
+    assert power_ok() is False and reads == ["low"]
+    assert board_power_check(lambda: bus_with(10.0, True))() is True
+    assert update_power.power_ok() is True  # the default check reads nothing
 
 
 def test_no_i2c_bus_allows_the_install() -> None:
     def no_bus() -> SimI2CBus:
         raise FileNotFoundError("/dev/i2c-1")
 
-    install_power_check(no_bus)
-    assert update_power.power_ok() is True
+    assert board_power_check(no_bus)() is True

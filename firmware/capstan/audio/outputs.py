@@ -84,6 +84,3 @@ class OutputRouter:
         self.outputs[self.active].write(block)
         if self.active != JACK:
             self.outputs[JACK].write(block if self.feeds_record else np.zeros_like(block))
-
-    def underruns(self) -> dict[str, int]:
-        return {name: getattr(s, "underruns", 0) for name, s in self.outputs.items()}

@@ -19,12 +19,6 @@ BlockCallback = Callable[[np.ndarray], None]
 """Called in the loop with one captured block: float32, shape (frames, channels), -1..1."""
 
 
-class Clock(Protocol):
-    def now(self) -> float:
-        """Monotonic seconds (the event loop's time)."""
-        ...
-
-
 class DigitalIn(Protocol):
     pin: int
 

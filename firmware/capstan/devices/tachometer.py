@@ -40,11 +40,6 @@ class ReelTachometer:
             return None
         return (recent[-1] - recent[0]) / (len(recent) - 1)
 
-    def pulse_period(self) -> float | None:
-        """Seconds per pulse (two edges)."""
-        p = self.edge_period()
-        return 2 * p if p is not None else None
-
     def edges_since(self, t: float) -> int:
         n = 0
         for e in reversed(self.edges):
@@ -52,14 +47,6 @@ class ReelTachometer:
                 break
             n += 1
         return n
-
-    def rpm(self, now: float) -> float:
-        """Turns per minute, 0 once no edge came for twice the last period (or 1 s)."""
-        period = self.edge_period()
-        last = self.last_edge
-        if period is None or last is None or now - last > max(2 * period, 1.0):
-            return 0.0
-        return 60.0 / (period * self.edges_per_turn)
 
     def count_at(self, t: float) -> float:
         """Edges counted by time t, interpolated between the edges around it (fractional)."""
@@ -82,10 +69,6 @@ class ReelTachometer:
             if e < t - tolerance:
                 return False
         return False
-
-    def turns(self) -> float:
-        return self.count / self.edges_per_turn
-
 
     def close(self) -> None:
         self._pin.watch(None)

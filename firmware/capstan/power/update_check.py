@@ -2,7 +2,7 @@
 
 The updater (`capstan update boot`) runs in its own process before the daemon, so it
 reads the chips itself, once: an install may start when the charger has input power
-or the battery is at `MIN_BATTERY` (30 %) or more. What cannot be read does not
+or the battery is at `capstan.update.power.MIN_BATTERY` (30 %) or more. What cannot be read does not
 block (docs/updates.md): a bench supply or a board without battery must stay
 updatable, and an install cut by a power loss is safe anyway. A reading is taken
 until two readings agree, so one garbage read decides nothing.
@@ -20,10 +20,11 @@ from capstan.chips import bq25895, max17048
 from capstan.chips.bq25895 import BQ25895
 from capstan.chips.max17048 import MAX17048
 from capstan.errors import HardwareFault
+from capstan.update.power import MIN_BATTERY
 
 log = logging.getLogger(__name__)
 
-MIN_BATTERY = 30.0  # % (capstan.update.power.MIN_BATTERY as a fraction)
+MIN_PERCENT = 100 * MIN_BATTERY  # the gauge reads percent
 ATTEMPTS = 4
 BACKOFF = 0.005  # s, doubled after each failed attempt
 
@@ -39,18 +40,16 @@ def power_ok_on(bus: I2CBus, gauge_address: int = max17048.ADDRESS,
     if soc is None:
         log.warning("update power check: the fuel gauge cannot be read: allowing the install")
         return True
-    if soc < MIN_BATTERY:
+    if soc < MIN_PERCENT:
         log.warning("update power check: battery %.0f %% without a charger: not now "
-                    "(plug in the charger, or charge to %.0f %%)", soc, MIN_BATTERY)
+                    "(plug in the charger, or charge to %.0f %%)", soc, MIN_PERCENT)
         return False
     return True
 
 
-def install_power_check(open_bus: Callable[[], Any] | None = None) -> None:
-    """Make `capstan.update.power.power_ok()` read the board's chips (lazily, when asked)."""
-    from capstan.update.power import set_power_check
-
-    set_power_check(lambda: _check_board(open_bus))
+def board_power_check(open_bus: Callable[[], Any] | None = None) -> Callable[[], bool]:
+    """The installer's `power_ok`: reads the board's chips when called (not before)."""
+    return lambda: _check_board(open_bus)
 
 
 def _check_board(open_bus: Callable[[], Any] | None) -> bool:

@@ -285,9 +285,6 @@ class SimDeck:
         (self._buttons_down.add if down else self._buttons_down.discard)(role)
         self.factory.gpio(p.pin).drive(down != p.active_low)
 
-    def button_is_down(self, role: str) -> bool:
-        return role in self._buttons_down
-
     def insert(self, cassette: Cassette) -> None:
         self.motion.cassette = cassette
         self.up = cassette.side

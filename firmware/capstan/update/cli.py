@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,8 @@ def run_install(args: argparse.Namespace) -> int:
     from capstan.update.slots import Layout
 
     layout = Layout(args.root)
-    _check_power(args.root)
-    done = install(args.bundle, layout, key=load_key(layout, args.key))
+    done = install(args.bundle, layout, key=load_key(layout, args.key),
+                   power_ok=power_check(args.root))
     print(f"installed capstan {done.version} into slot {done.slot} "
           f"({done.files_checked} files hashed again); it is on trial from the next start")
     return 0
@@ -118,10 +119,10 @@ def run_boot(args: argparse.Namespace) -> int:
     from capstan.update.notify import sd_notify
     from capstan.update.slots import Layout
 
-    _check_power(args.root)
     this_boot = trial.boot_id()
     deadline = trial.DEFAULT_DEADLINE if args.deadline is None else args.deadline
-    report = boot(args.root, this_boot=this_boot, now=time.monotonic(), deadline=deadline)
+    report = boot(args.root, this_boot=this_boot, now=time.monotonic(), deadline=deadline,
+                  power_ok=power_check(args.root))
     print(f"trial: {report.settled} -> {report.trial}; installed: {report.installed or 'none'}"
           + "".join(f"\nrefused {r}" for r in report.rejected))
     sd_notify("READY=1")
@@ -137,12 +138,16 @@ def run_boot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_power(root: Path) -> None:
-    """On the player itself (root /), installs wait for a charger or 30 % of battery."""
+def power_check(root: Path) -> Callable[[], bool]:
+    """On the player itself (root /), installs wait for a charger or 30 % of battery;
+    elsewhere (an image being prepared, a test's root) nothing is read."""
     if Path(root) == Path("/"):
-        from capstan.power.update_check import install_power_check
+        from capstan.power.update_check import board_power_check
 
-        install_power_check()
+        return board_power_check()
+    from capstan.update.power import power_ok
+
+    return power_ok
 
 
 def run_confirm(args: argparse.Namespace) -> int:

@@ -1,26 +1,19 @@
-"""Is there enough power to install? The hook the power subsystem fills in.
+"""Is there enough power to install? The rule, and the default that reads nothing.
 
-The rule: a charger present or a battery at 30 % or more. This module reads
-nothing by default and allows the install: the updater runs before the daemon, and a
-player whose gauge cannot be read (a bench supply, a board without battery) must still
-be updatable. A power cut mid-install is safe anyway (the switch is the last write);
-the check only spares the user a failed attempt. The daemon's power subsystem wires
-itself in with `set_power_check`, or the installer is given `power_ok=` directly.
+The rule: a charger present or a battery at MIN_BATTERY (30 %) or more. `power_ok`
+reads nothing and allows the install: a player whose gauge cannot be read (a bench
+supply, a board without battery) must still be updatable, and a power cut mid-install
+is safe anyway (the switch is the last write); the check only spares the user a failed
+attempt. On the player, the commands that install (`capstan update install|boot`, the
+USB-C update drive) hand the installer a check that reads the charger and the gauge,
+`capstan.power.update_check.board_power_check()`, as `power_ok=`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-MIN_BATTERY = 0.30
-_check: Callable[[], bool] | None = None
-
-
-def set_power_check(check: Callable[[], bool] | None) -> None:
-    global _check
-    _check = check
+MIN_BATTERY = 0.30  # of a full charge
 
 
 def power_ok() -> bool:
-    """True when an install may start: charger present or battery ≥ MIN_BATTERY."""
-    return True if _check is None else bool(_check())
+    """The default check: nothing is read, and the install may start."""
+    return True

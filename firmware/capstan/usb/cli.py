@@ -10,6 +10,7 @@ SIGTERM takes the gadget down. The daemon plays into the gadget's sound card its
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import signal
 import subprocess
@@ -57,6 +58,8 @@ def down(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from capstan.update import trial
+    from capstan.update.boot import boot
+    from capstan.update.cli import power_check
     from capstan.usb import wants_storage
     from capstan.usb.drive import IMAGE, FatImage, UpdateDrive, watch
     from capstan.usb.gadget import Gadget, GadgetSpec, udc_name
@@ -76,17 +79,15 @@ def run(args: argparse.Namespace) -> int:
     drive = None
     if wants_storage(mode):
         on_player = Path(args.root) == Path("/")
-        if on_player:
-            from capstan.power.update_check import install_power_check
-
-            install_power_check()  # as `capstan update boot`: a charger or 30 % to install
+        # as `capstan update boot`: on the player, a charger or 30 % of battery to install
+        update = functools.partial(boot, power_ok=power_check(args.root))
 
         def restart(report: Any) -> None:
             if on_player:  # into the new firmware, on trial (docs/usb.md)
                 subprocess.run(RESTART, check=False)
 
         drive = UpdateDrive(gadget, image, args.root, this_boot=trial.boot_id,
-                            now=time.monotonic, after_install=restart)
+                            now=time.monotonic, after_install=restart, update=update)
         drive.prepare()
     gadget.up(udc_name())
     print(f"usb: gadget up ({mode}) on {udc_name()}", flush=True)
