@@ -342,9 +342,11 @@ class Player:
         self._announce_tape_type()
 
     def _announce_tape_type(self) -> None:
+        from capstan.audio.tape_eq import tape_type_from_notches
+
         s = self.switches
-        kind = "IV" if s["notch_type4"].is_active else "II" if s["notch_type2"].is_active else "I"
-        self.bus.publish(TapeTypeDetected(kind))
+        self.bus.publish(TapeTypeDetected(tape_type_from_notches(s["notch_type2"].is_active,
+                                                                 s["notch_type4"].is_active)))
 
     def _cassette_edge(self, active: bool, t: float) -> None:
         """The raw cassette switch opened while the tape moves: stop now, debounce later."""

@@ -8,7 +8,7 @@ one-line change and a reader can see the whole vocabulary at once.
 from __future__ import annotations
 
 import re
-from typing import Any, TypedDict
+from typing import Any
 
 # --- freedesktop -------------------------------------------------------------
 DBUS = "org.freedesktop.DBus"
@@ -56,33 +56,6 @@ BLUEALSA_MANAGER = "org.bluealsa.Manager1"
 BLUEALSA_PCM = "org.bluealsa.PCM1"
 BLUEALSA_A2DP_SOURCE = "A2DP-source"  # the PCM1 Transport of a player streaming to headphones
 BLUEALSA_VOLUME_MAX = 127  # A2DP volume steps per channel in PCM1.Volume
-
-
-class Device1(TypedDict, total=False):
-    """The org.bluez.Device1 properties this layer reads."""
-
-    Address: str
-    Alias: str
-    Class: int
-    UUIDs: list[str]
-    Paired: bool
-    Trusted: bool
-    Connected: bool
-    Blocked: bool
-    RSSI: int
-    Adapter: str
-
-
-class PCM1(TypedDict, total=False):
-    """The org.bluealsa.PCM1 properties this layer reads (BlueALSA 4.x)."""
-
-    Device: str
-    Transport: str
-    Mode: str
-    Sampling: int
-    Channels: int
-    Volume: int  # left in the upper byte, right in the lower; bit 7 of each = muted
-    SoftVolume: bool
 
 
 _ADDRESS = re.compile(r"dev_([0-9A-F]{2}(?:_[0-9A-F]{2}){5})", re.IGNORECASE)
