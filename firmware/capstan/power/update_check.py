@@ -2,9 +2,9 @@
 
 The updater (`capstan update boot`) runs in its own process before the daemon, so it
 reads the chips itself, once: an install may start when the charger has input power
-or the battery is at `capstan.update.power.MIN_BATTERY` (30 %) or more. What cannot be read does not
-block (docs/updates.md): a bench supply or a board without battery must stay
-updatable, and an install cut by a power loss is safe anyway. A reading is taken
+or the battery is at `capstan.update.power.MIN_BATTERY` (30 %) or more. What cannot
+be read does not block (docs/updates.md): a bench supply or a board without battery
+must stay updatable, and an install cut by a power loss is safe anyway. A reading is taken
 until two readings agree, so one garbage read decides nothing.
 """
 
