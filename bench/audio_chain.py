@@ -116,8 +116,8 @@ def startup() -> dict[str, float | str]:
 
 
 def blas_in_use() -> str:
-    """The BLAS library this process has loaded (numpy's), as the dynamic loader found it."""
-    np.ones((64, 32)) @ np.ones((32, 33))
+    """The BLAS library this process has loaded (numpy links it at import), as the dynamic
+    loader found it."""
     try:
         with open("/proc/self/maps") as maps:
             found = {line.split()[-1] for line in maps if "blas" in line.rsplit("/", 1)[-1]}

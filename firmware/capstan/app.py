@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from capstan.audio.outputs import JACK
 from capstan.board import Board
 from capstan.deck import transport as tp
 from capstan.deck.counter import TapeCounter
@@ -45,7 +46,7 @@ from capstan.devices.reels import AT_SPEED_AFTER, Reels
 from capstan.devices.relay import Interlock, RecordRelay
 from capstan.devices.tachometer import ReelTachometer
 from capstan.events import EventBus, Refused
-from capstan.power.player import PlayerPower
+from capstan.power.player import PlayerPower, PowerPort, default_power_off
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,10 @@ class Player:
         self.intelligence = TapeIntelligence(self, state)  # docs/tape-intelligence.md
         self.nr = NoiseReductionSwitch(self, state)  # B-type NR per cassette: nr_switch.py
         self.store = state  # flushed by safe_stop() before a power-off
-        self.power = PlayerPower.from_config(self, config.get("power"))  # docs/power.md
+        self.power = PlayerPower.from_config(PowerPort(  # docs/power.md
+            board.i2c, d.i2c, self.bus, board.leds.get("charge"), mode=self._power_mode,
+            safe_stop=self.safe_stop, power_off=default_power_off(board.kind)),
+            config.get("power"))
         self.usb_audio: Any = None  # the tape into the USB gadget's sound card: docs/usb.md
         self.started = False
 
@@ -549,6 +553,15 @@ class Player:
         """Is there charge for `seconds` more of `mode`? (the recording asks before the tape
         moves; yes on input power and while the charge is unknown)."""
         return self.power.can_finish(seconds, mode)
+
+    def _power_mode(self) -> str:
+        """What the player does now, for the discharge rate: recording, bluetooth, wired."""
+        if self.deck.state in tp.RECORD_STATES:
+            return "recording"
+        outputs = getattr(self.audio, "outputs", None)
+        if outputs is not None and getattr(outputs, "active", JACK) != JACK:
+            return "bluetooth"
+        return "wired"
 
     async def safe_stop(self, reason: str = "the battery is empty") -> None:
         """Safe for the power to go: the recording closed with its TOC, the relay released,

@@ -193,6 +193,11 @@ def resample(samples: np.ndarray, rate: int, to: int) -> np.ndarray:
                     axis=1).astype(np.float32)
 
 
+def to_int16(block: np.ndarray) -> np.ndarray:
+    """float samples (-1..1) as 16-bit codes: rounded, clipped to the largest and smallest."""
+    return np.clip(np.round(np.asarray(block) * 32768), -32768, 32767).astype("<i2")
+
+
 class WavWriter:
     """Streams float blocks to 16-bit WAV files; each header is right when it is closed.
 
@@ -230,8 +235,7 @@ class WavWriter:
             self._f = None
 
     def write(self, block: np.ndarray) -> None:
-        ints = np.clip(np.round(np.asarray(block) * 32768), -32768, 32767).astype("<i2")
-        ints = ints.reshape(-1, self.channels)
+        ints = to_int16(block).reshape(-1, self.channels)
         while len(ints):
             if self._file_frames >= self._max_frames:
                 self._finish()

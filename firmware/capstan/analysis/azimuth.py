@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from capstan.analysis.frames import FrameFiller
+
 WINDOW = 4096
 MAX_LAG_S = 0.001
 
@@ -32,29 +34,24 @@ class AzimuthReading:
         return asdict(self)
 
 
+def _as_rows(part: np.ndarray, into: np.ndarray) -> None:
+    into[:] = part[:, :2].T
+
+
 class AzimuthMeter:
     def __init__(self, sample_rate: float = 48000.0, averaging_s: float = 0.5) -> None:
         self.sample_rate = sample_rate
         self._alpha = math.exp(-WINDOW / (averaging_s * sample_rate))
         self._window = np.hanning(WINDOW)
-        self._frame = np.empty((2, WINDOW))  # the window being filled: left, right
-        self._fill = 0
+        self._filler = FrameFiller(np.empty((2, WINDOW)), _as_rows)  # left, right
         self._cross = np.zeros(WINDOW // 2 + 1, dtype=complex)
         self._sums = np.zeros(3)  # Σ l·r, Σ l², Σ r²
         self._frames = 0
 
     def feed(self, block: np.ndarray) -> None:
         """Take a block (frames, 2)."""
-        block = np.asarray(block)
-        pos, n = 0, len(block)
-        while pos < n:  # into the window in place: no copy of what is already there
-            take = min(WINDOW - self._fill, n - pos)
-            self._frame[:, self._fill:self._fill + take] = block[pos:pos + take, :2].T
-            self._fill += take
-            pos += take
-            if self._fill == WINDOW:
-                self._take(self._frame)
-                self._fill = 0
+        for frame in self._filler.feed(np.asarray(block)):
+            self._take(frame)
 
     def _take(self, frame: np.ndarray) -> None:
         left, right = frame

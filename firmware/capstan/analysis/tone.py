@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from capstan.analysis.flutter import MAX_SPEED_ERROR, TEST_TONES_HZ, nearest_test_tone
+from capstan.analysis.frames import FrameFiller
 
 WINDOW = 4096
 TONALITY = 0.9
@@ -23,14 +24,23 @@ ON_S = 1.0
 OFF_S = 0.3
 
 
+def _to_mono(part: np.ndarray, into: np.ndarray) -> None:
+    if part.ndim == 1:
+        into[:] = part
+    elif part.shape[1] == 2:  # the mean of the two channels, in float64
+        np.add(part[:, 0], part[:, 1], dtype=np.float64, out=into)
+        into *= 0.5
+    else:
+        np.mean(part, axis=1, dtype=np.float64, out=into)
+
+
 class ToneDetector:
     """Feed blocks; `tone_hz` is the nominal test tone playing (3150.0, 3000.0) or None."""
 
     def __init__(self, sample_rate: float = 48000.0) -> None:
         self.sample_rate = sample_rate
         self._window = np.hanning(WINDOW)
-        self._frame = np.empty(WINDOW)  # the window being filled (mono, float64)
-        self._fill = 0
+        self._filler = FrameFiller(np.empty(WINDOW), _to_mono)  # mono, float64
         self._hits = 0
         self._misses = 0
         self._on = math.ceil(ON_S * sample_rate / WINDOW)
@@ -40,23 +50,8 @@ class ToneDetector:
 
     def feed(self, block: np.ndarray) -> float | None:
         """Take a block (frames,) or (frames, channels); return `tone_hz`."""
-        block = np.asarray(block)
-        pos, n = 0, len(block)
-        while pos < n:  # into the window in place: no copy of what is already there
-            take = min(WINDOW - self._fill, n - pos)
-            part, into = block[pos:pos + take], self._frame[self._fill:self._fill + take]
-            if block.ndim == 1:
-                into[:] = part
-            elif block.shape[1] == 2:  # the mean of the two channels, in float64
-                np.add(part[:, 0], part[:, 1], dtype=np.float64, out=into)
-                into *= 0.5
-            else:
-                np.mean(part, axis=1, dtype=np.float64, out=into)
-            self._fill += take
-            pos += take
-            if self._fill == WINDOW:
-                self._judge(self._look(self._frame))
-                self._fill = 0
+        for frame in self._filler.feed(np.asarray(block)):
+            self._judge(self._look(frame))
         return self.tone_hz
 
     def peak(self, frame: np.ndarray) -> float | None:

@@ -17,6 +17,7 @@ import threading
 import numpy as np
 
 from capstan.bluetooth.defs import bluealsa_pcm_name
+from capstan.board.alsa import encode
 from capstan.errors import HardwareFault
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class BlueAlsaPlayback:
 
     def write(self, block: np.ndarray) -> None:
         """float32 (frames, channels) -1..1; queued for the writer thread."""
-        pcm = (np.clip(block, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+        pcm = encode(block, "S16_LE")  # as the jack's PCM: the same level on both outputs
         while True:
             try:
                 self._queue.put_nowait(pcm)

@@ -1,24 +1,26 @@
 """The power subsystem inside the player: `Player.power`.
 
-`PlayerPower` runs a `PowerService` on the board's I2C bus with the board's charge
-LED, keeps the service's mode (wired, bluetooth, recording) on what the player does,
-answers `can_finish` for the recording, and on a critical battery runs the player's
-`safe_stop()` and then powers off: `systemctl poweroff` on the Pi; on the simulated
-board only the `shutdown` event, unless the simulator sets `power_off` (the session
-ends the run there).
+`PlayerPower` gets a `PowerPort` from the player (app.py): the I2C bus and its chips,
+the event bus, the charge LED, what the player does now, its `safe_stop()` and the
+power-off. It runs a `PowerService` on the bus with the LED, keeps the service's mode
+(wired, bluetooth, recording) on what the player does, answers `can_finish` for the
+recording, and on a critical battery runs the `safe_stop()` and then powers off:
+`systemctl poweroff` on the Pi; on the simulated board only the `shutdown` event,
+unless the simulator sets `power_off` (the session ends the run there).
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from capstan.audio.outputs import JACK
+from capstan.board.description import I2CDevice
+from capstan.board.protocols import I2CBus
 from capstan.chips import bq25895, max17048
-from capstan.deck.transport import RECORD_STATES
-from capstan.events import Event
+from capstan.events import Event, EventBus
 from capstan.power.config import PowerConfig
 from capstan.power.events import PowerEvent
 from capstan.power.service import PowerService
@@ -37,21 +39,32 @@ def default_power_off(board_kind: str) -> PowerOff | None:
     return systemctl_poweroff
 
 
+@dataclass(frozen=True)
+class PowerPort:
+    """What the power subsystem gets of the player, and nothing more."""
+
+    i2c: I2CBus
+    chips: Mapping[str, I2CDevice]  # the board's I2C chips by role
+    bus: EventBus
+    charge_led: Any  # the board's charge LED (None: there is none)
+    mode: Callable[[], str]  # what the player does now: "recording", "bluetooth", "wired"
+    safe_stop: Callable[[str], Awaitable[None]]  # safe for the power to go (app.py)
+    power_off: PowerOff | None  # the last step; None: the event says it, nothing else
+
+
 class PlayerPower:
     """The player's battery: status, remaining time, `can_finish`, the safe power-off."""
 
-    def __init__(self, player: Any, config: PowerConfig | None = None,
-                 power_off: PowerOff | None = None) -> None:
-        board = player.board
-        chips = board.description.i2c
+    def __init__(self, port: PowerPort, config: PowerConfig | None = None) -> None:
+        chips = port.chips
 
         def address(role: str, default: int) -> int:
             return chips[role].address if role in chips else default
 
-        self.player = player
-        self.power_off = power_off if power_off is not None else default_power_off(board.kind)
+        self.port = port
+        self.power_off = port.power_off
         self.service = PowerService(
-            board.i2c, player.bus, led=board.leds.get("charge"), config=config,
+            port.i2c, port.bus, led=port.charge_led, config=config,
             gauge_address=address("fuel_gauge", max17048.ADDRESS),
             charger_address=address("charger", bq25895.ADDRESS),
             on_critical=self._critical, power_off=self._power_off)
@@ -59,14 +72,14 @@ class PlayerPower:
         self._unsubscribe: Callable[[], None] | None = None
 
     @classmethod
-    def from_config(cls, player: Any, table: dict[str, Any] | None) -> PlayerPower:
+    def from_config(cls, port: PowerPort, table: dict[str, Any] | None) -> PlayerPower:
         """From the configuration's [power] table (PowerConfig's keys), if there is one."""
-        return cls(player, PowerConfig.from_dict(table) if table else None)
+        return cls(port, PowerConfig.from_dict(table) if table else None)
 
     # life ------------------------------------------------------------------------------
     async def start(self) -> None:
         """Start reading the chips. A failure is logged: the player plays on without it."""
-        self._unsubscribe = self.player.bus.subscribe(self._follow)
+        self._unsubscribe = self.port.bus.subscribe(self._follow)
         self._follow(0.0, None)
         try:
             await self.service.start()
@@ -113,25 +126,16 @@ class PlayerPower:
         """On every event: what the player does now, for the discharge rate per mode."""
         if event is not None and event.type not in ("transport", "bluetooth", "audio_output"):
             return
-        mode = self.current_mode()
+        mode = self.port.mode()
         if mode != self.service.mode:
             self.service.mode = mode
-
-    def current_mode(self) -> str:
-        p = self.player
-        if p.deck.state in RECORD_STATES:
-            return "recording"
-        outputs = getattr(p.audio, "outputs", None)
-        if outputs is not None and getattr(outputs, "active", JACK) != JACK:
-            return "bluetooth"
-        return "wired"
 
     # the end -------------------------------------------------------------------------------
     async def _critical(self, event: PowerEvent) -> None:
         why = ("the cell voltage is too low" if event.reason == "voltage"
                else "the battery is empty")
         log.warning("battery critical (%s): stopping safely and powering off", why)
-        await self.player.safe_stop(why)
+        await self.port.safe_stop(why)
 
     async def _power_off(self) -> None:
         if self.power_off is None:

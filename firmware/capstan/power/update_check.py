@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from capstan.board.protocols import I2CBus
@@ -20,7 +21,7 @@ from capstan.chips import bq25895, max17048
 from capstan.chips.bq25895 import BQ25895
 from capstan.chips.max17048 import MAX17048
 from capstan.errors import HardwareFault
-from capstan.update.power import MIN_BATTERY
+from capstan.update.power import MIN_BATTERY, power_ok
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,15 @@ def power_ok_on(bus: I2CBus, gauge_address: int = max17048.ADDRESS,
                     "(plug in the charger, or charge to %.0f %%)", soc, MIN_PERCENT)
         return False
     return True
+
+
+def power_check_for(root: Path) -> Callable[[], bool]:
+    """The check for an install into `root`: on the player itself (root /) it reads the
+    charger and the gauge; into any other root (an image being prepared, a test's root)
+    it reads nothing."""
+    if Path(root) == Path("/"):
+        return board_power_check()
+    return power_ok
 
 
 def board_power_check(open_bus: Callable[[], Any] | None = None) -> Callable[[], bool]:

@@ -26,6 +26,7 @@ from capstan.sim.crp42602y import Crp42602y
 from capstan.sim.i2c import SimI2CBus
 from capstan.sim.mechanism import TapeMotion
 from capstan.sim.pins import SimFactory
+from capstan.wavfile import to_int16
 
 PHYSICS_TICK = 0.01  # s of simulated time per physics step
 HEAD_LAG = PHYSICS_TICK + 0.001  # s: the playhead is rendered this far behind the capture clock
@@ -498,7 +499,7 @@ class SimDeck:
         target = np.arange(i0, i1 + 1) / self.rate
         tape = np.tanh(block.astype(np.float32))  # tape saturates softly
         written = np.stack([np.interp(target, pos, tape[:, ch]) for ch in range(2)], axis=1)
-        track[i0:i1 + 1] = np.clip(written * 32768, -32768, 32767).astype("<i2")
+        track[i0:i1 + 1] = to_int16(written)
         self.recorded_seconds += (i1 + 1 - i0) / self.rate
 
     # truth ---------------------------------------------------------------

@@ -90,11 +90,8 @@ def read_wav(path: Path, rate: int) -> np.ndarray:
     return np.ascontiguousarray(wav.resample(x, file_rate, rate), dtype=np.float32)
 
 
-def to_int16(block: np.ndarray) -> np.ndarray:
-    return (np.clip(block, -1.0, 32767 / 32768) * 32768).astype("<i2")
-
-
 WavWriter = wav.WavWriter
+to_int16 = wav.to_int16
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +58,13 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_install(args: argparse.Namespace) -> int:
+    from capstan.power.update_check import power_check_for
     from capstan.update.install import install, load_key
     from capstan.update.slots import Layout
 
     layout = Layout(args.root)
     done = install(args.bundle, layout, key=load_key(layout, args.key),
-                   power_ok=power_check(args.root))
+                   power_ok=power_check_for(args.root))
     print(f"installed capstan {done.version} into slot {done.slot} "
           f"({done.files_checked} files hashed again); it is on trial from the next start")
     return 0
@@ -114,6 +114,7 @@ def run_boot(args: argparse.Namespace) -> int:
     import subprocess
     import time
 
+    from capstan.power.update_check import power_check_for
     from capstan.update import trial
     from capstan.update.boot import boot
     from capstan.update.notify import sd_notify
@@ -122,7 +123,7 @@ def run_boot(args: argparse.Namespace) -> int:
     this_boot = trial.boot_id()
     deadline = trial.DEFAULT_DEADLINE if args.deadline is None else args.deadline
     report = boot(args.root, this_boot=this_boot, now=time.monotonic(), deadline=deadline,
-                  power_ok=power_check(args.root))
+                  power_ok=power_check_for(args.root))
     print(f"trial: {report.settled} -> {report.trial}; installed: {report.installed or 'none'}"
           + "".join(f"\nrefused {r}" for r in report.rejected))
     sd_notify("READY=1")
@@ -136,18 +137,6 @@ def run_boot(args: argparse.Namespace) -> int:
         state = trial.watch(Layout(args.root), this_boot, time.monotonic, time.sleep, restart)
         print(f"trial: {state}")
     return 0
-
-
-def power_check(root: Path) -> Callable[[], bool]:
-    """On the player itself (root /), installs wait for a charger or 30 % of battery;
-    elsewhere (an image being prepared, a test's root) nothing is read."""
-    if Path(root) == Path("/"):
-        from capstan.power.update_check import board_power_check
-
-        return board_power_check()
-    from capstan.update.power import power_ok
-
-    return power_ok
 
 
 def run_confirm(args: argparse.Namespace) -> int:

@@ -57,9 +57,9 @@ def down(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from capstan.power.update_check import power_check_for
     from capstan.update import trial
     from capstan.update.boot import boot
-    from capstan.update.cli import power_check
     from capstan.usb import wants_storage
     from capstan.usb.drive import IMAGE, FatImage, UpdateDrive, watch
     from capstan.usb.gadget import Gadget, GadgetSpec, udc_name
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if wants_storage(mode):
         on_player = Path(args.root) == Path("/")
         # as `capstan update boot`: on the player, a charger or 30 % of battery to install
-        update = functools.partial(boot, power_ok=power_check(args.root))
+        update = functools.partial(boot, power_ok=power_check_for(args.root))
 
         def restart(report: Any) -> None:
             if on_player:  # into the new firmware, on trial (docs/usb.md)
