@@ -10,6 +10,12 @@ busy process and a process that writes to the same disk with fsync in a loop. It
 plays a C60 for N minutes, presses buttons, records a three-song playlist and plays
 it back, and stalls the take-up reel once. `--quota 0` runs without a quota.
 
+The simulated deck (its physics, playhead and record head) runs in the daemon's
+process, but on a player it is hardware and costs no CPU: what it spends is timed
+and given back to the quota as it is spent (the quota is set, every 0.2 s, to the
+daemon's share plus the deck's spending over the last second), so the daemon keeps
+its whole share.
+
 Why 10 % of one core in 10 ms periods stands for one Zero 2 W core, and where the
 proxy ends: docs/timing.md. If the quota cannot be set, the bench says so and exits
 2; it never runs unconstrained while claiming a quota. Goals missed: exit 1.
@@ -26,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -48,9 +55,17 @@ class Quota:
         self.path: Path | None = None
         self.kind = ""
         self.procs = ""
+        self.quota_us = 0
+
+    def control(self) -> str:
+        """The file that sets the quota, and its format: "v2:PATH" or "v1:PATH"."""
+        assert self.path is not None
+        if self.kind.startswith("cgroup v2"):
+            return f"v2:{self.path / 'cpu.max'}"
+        return f"v1:{self.path / 'cpu.cfs_quota_us'}"
 
     def create(self) -> None:
-        quota_us = max(1000, round(self.period_us * self.percent / 100))
+        quota_us = self.quota_us = max(1000, round(self.period_us * self.percent / 100))
         name = f"capstan-bench-{os.getpid()}"
         errors = []
         v2 = _cgroup2_root()
@@ -133,12 +148,13 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=10.0, help="minutes of C60 play")
     ap.add_argument("--no-load", action="store_true", help="without the competing processes")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--credit", help=argparse.SUPPRESS)  # the child: "v1|v2:FILE:QUOTA_US"
     args = ap.parse_args()
     if args.child:
         from capstan.sim.clock import LiveLoop
 
         with asyncio.Runner(loop_factory=LiveLoop) as runner:
-            result = runner.run(_child(Path(args.child), args.minutes))
+            result = runner.run(_child(Path(args.child), args.minutes, args.credit))
         print(json.dumps(result), flush=True)
         return 0
     work = Path(tempfile.mkdtemp(prefix="capstan-cpu-budget-", dir=ROOT / "bench"))
@@ -153,8 +169,9 @@ def main() -> int:
                 ["sh", "-c", f"while :; do dd if=/dev/zero of={work}/disk-load bs=1M count=32 "
                              "conv=fsync status=none; done"]))
         env = dict(os.environ, PYTHONPATH=str(ROOT / "firmware"))
+        credit = ["--credit", f"{quota.control()}:{quota.quota_us}"] if quota else []
         child = subprocess.Popen([sys.executable, __file__, "--child", str(work),
-                                  "--minutes", str(args.minutes)], env=env,
+                                  "--minutes", str(args.minutes), *credit], env=env,
                                  stdout=subprocess.PIPE, text=True)
         if quota is not None:
             quota.join(child.pid)  # before it has imported anything worth measuring
@@ -219,7 +236,51 @@ def report(r: dict[str, Any], where: str, loaded: bool, throttled: str) -> int:
 
 
 # the child: the daemon and the script ---------------------------------------------------
-async def _child(work: Path, minutes: float) -> dict[str, Any]:
+class DeckCredit:
+    """The simulated deck's CPU, given back to the quota as it is spent.
+
+    On a player the deck is hardware and costs no CPU; here it runs in the daemon's
+    process and loop. A thread (no file I/O on the loop) sets the quota every 0.2 s to
+    the daemon's share plus what the deck spent over the last second, so the daemon
+    keeps its whole share (docs/timing.md)."""
+
+    WINDOW = 1.0  # s of the deck's spending the credit follows
+    EVERY = 0.2
+
+    def __init__(self, spec: str, spent: list[float]) -> None:
+        kind, rest = spec.split(":", 1)
+        path, base = rest.rsplit(":", 1)
+        self.kind, self.path, self.base = kind, Path(path), int(base)
+        self.spent = spent
+        self.credited: list[float] = []  # each update's credit, % of one core
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="deck credit", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        history = [(time.monotonic(), self.spent[0])]
+        while not self._stop.wait(self.EVERY):
+            history.append((time.monotonic(), self.spent[0]))
+            while len(history) > 2 and history[-1][0] - history[1][0] >= self.WINDOW:
+                history.pop(0)
+            (t0, s0), (t1, s1) = history[0], history[-1]
+            share = (s1 - s0) / max(t1 - t0, 1e-3)  # of one core
+            self.credited.append(share * 100)
+            quota = self.base + round(share * PERIOD_US)
+            text = f"{quota} {PERIOD_US}" if self.kind == "v2" else str(quota)
+            try:
+                self.path.write_text(text)
+            except OSError:
+                return
+
+
+async def _child(work: Path, minutes: float, credit: str | None = None) -> dict[str, Any]:
     from capstan.board import open_board
     from capstan.board.description import load_board
     from capstan.config import load_config
@@ -239,6 +300,9 @@ async def _child(work: Path, minutes: float) -> dict[str, Any]:
     for name in ("advance", "render_capture", "play_out"):
         setattr(deck, name, _timed(getattr(deck, name), simulator))
     board = open_board("sim", d, loop, config["player"]["period"], deck=deck)
+    credited = DeckCredit(credit, simulator) if credit else None
+    if credited is not None:
+        credited.start()
     deck.start()
     daemon = Daemon(board, config, loop, socket_path=work / "capstan.sock",
                     state_dir=work / "state")
@@ -264,6 +328,15 @@ async def _child(work: Path, minutes: float) -> dict[str, Any]:
 
     bus.subscribe(judged, "safety")
     start_wall, start_cpu = time.monotonic(), _cpu()
+    phase = ["start"]
+    stalls: list[tuple[float, float, str]] = []  # (wall s from the start, s late, phase)
+    slip = getattr(loop, "slip", None)
+    if slip is not None:
+        def slipped(seconds: float) -> None:
+            stalls.append((time.monotonic() - start_wall, seconds, phase[0]))
+            slip(seconds)
+
+        loop.slip = slipped  # type: ignore[attr-defined]
     notes: list[str] = []
     outputs: list[tuple[float, float, str, float]] = []  # (wall, tape time, role, value)
     inner = deck.factory.on_output
@@ -294,6 +367,7 @@ async def _child(work: Path, minutes: float) -> dict[str, Any]:
 
     state = lambda: p.deck.state.value  # noqa: E731
     # 1. a C60 for N minutes
+    phase[0] = "play"
     await press("play")
     await until(lambda: state() == "playing", 5)
     play_cpu0, play_wall0, play_sim0 = _cpu(), time.monotonic(), simulator[0]
@@ -302,6 +376,7 @@ async def _child(work: Path, minutes: float) -> dict[str, Any]:
     play_cpu = (_cpu() - play_cpu0) / play_wall * 100
     play_deck = (simulator[0] - play_sim0) / play_wall * 100
     # 2. buttons: press -> the first mechanism output it changes (wall clock)
+    phase[0] = "buttons"
     latency: list[float] = []
     for i in range(48):
         button = ["stop", "ff", "stop", "rew", "stop", "play"][i % 6]
@@ -315,6 +390,7 @@ async def _child(work: Path, minutes: float) -> dict[str, Any]:
     await press("stop")
     await until(lambda: state() == "stopped", 5)
     # 3. a three-song playlist onto a blank C60, then played back
+    phase[0] = "playlist"
     rate = d.alsa.rate
     songs = []
     for n, hz in enumerate((330.0, 440.0, 550.0)):
@@ -341,6 +417,7 @@ async def _child(work: Path, minutes: float) -> dict[str, Any]:
         abs((e.position - first) - (track.start - planned[0].start)) <= 2.0 for e in made))
     notes.append("marks recorded at " + ", ".join(f"{e.position:.1f}" for e in made)
                  + " s; planned " + ", ".join(f"{t.start:.1f}" for t in plan.side("A")))
+    phase[0] = "playback"
     await press("rew")
     await until(lambda: state() == "stopped", 120)
     heard0 = len(seen["track"])
@@ -352,6 +429,7 @@ async def _child(work: Path, minutes: float) -> dict[str, Any]:
                  f"({', '.join(f'{a:.1f}' for a, _b in tracks)} s), {heard} boundaries not "
                  "already marked heard on the way")
     # 4. the take-up reel stalls once, in play
+    phase[0] = "stall"
     outputs.clear()
     stall_wall, stall_loop = time.monotonic(), deck.edges_until()
     deck.fault("stall_take_up")
@@ -371,6 +449,23 @@ async def _child(work: Path, minutes: float) -> dict[str, Any]:
     notes.append("safety stops: " + (", ".join(
         f"{what}{'' if real else ' (FALSE)'}" for what, real in truth) or "none"))
     notes.append(f"lengths named: {lengths}")
+    notes.append("the slowest button presses: " + ", ".join(
+        f"{ms:.1f}" for ms in sorted(latency)[-5:]) + f" ms (of {len(latency)})")
+    by_phase: dict[str, list[float]] = {}
+    for _w, late, where in stalls:
+        by_phase.setdefault(where, []).append(late)
+    notes.append("loop stalls over 50 ms by phase: " + (", ".join(
+        f"{where} {len(v)} (max {max(v) * 1000:.0f} ms)" for where, v in by_phase.items())
+        or "none"))
+    notes.append("xruns at " + (", ".join(f"{t - daemon._started_at:.0f}"
+                                          for t, _e in seen["xrun"]) or "none")
+                 + " s after the daemon's start")
+    if credited is not None:
+        credited.stop()
+        c = credited.credited
+        notes.append(f"the simulated deck's CPU credited to the quota: mean "
+                     f"{statistics.fmean(c):.2f} %, max {max(c):.2f} % of one core"
+                     if c else "no deck credit was given")
     stop.set()
     await run
     deck.close()
