@@ -82,7 +82,8 @@ class Player:
         """`load_counter()`/`save_counter(state)` keep the tape counter over a restart;
         `state` (a StateStore) keeps the headphones and the volume per output."""
         from capstan.audio.chain import AudioChain
-        from capstan.audio.nr_switch import NoiseReductionSwitch
+        from capstan.audio.noise_reduction import DEFAULT_REFERENCE_DBFS
+        from capstan.audio.nr_switch import NoiseReductionSwitch, NrPort
         from capstan.audio.tape_eq import tape_type_from_notches
         from capstan.bluetooth.player import Headphones
         from capstan.intelligence import TapeIntelligence
@@ -165,7 +166,13 @@ class Player:
         self.headphones = Headphones(self, state)  # the simulator may bind its service first
         self.recording = Recorder(self, state)  # arming, level, marks: docs/recording.md
         self.intelligence = TapeIntelligence(self, state)  # docs/tape-intelligence.md
-        self.nr = NoiseReductionSwitch(self, state)  # B-type NR per cassette: nr_switch.py
+        nr = getattr(d, "nr", None)
+        self.nr = NoiseReductionSwitch(NrPort(  # B-type NR per cassette: nr_switch.py
+            self.audio, self.bus, self.led_players["status"],
+            deck_state=lambda: self.deck.state.value, recorder=self.recording,
+            memory=lambda: getattr(self, "cassettes", None), mechanism=d.mechanism.profile,
+            default_dbfs=nr.reference_dbfs if nr is not None else DEFAULT_REFERENCE_DBFS),
+            state)
         self.store = state  # flushed by safe_stop() before a power-off
         self.power = PlayerPower.from_config(PowerPort(  # docs/power.md
             board.i2c, d.i2c, self.bus, board.leds.get("charge"), mode=self._power_mode,

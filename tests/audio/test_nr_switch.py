@@ -105,7 +105,7 @@ def test_a_400_hz_tone_at_reference_flux_calibrates_the_mechanism(tmp_path: Path
     try:
         session.make_cassette("C60", "I", side_a=tmp_path / "cal.wav", speed_error=0.01)
         player = session.player
-        player.nr = NoiseReductionSwitch(player, store)
+        player.nr = NoiseReductionSwitch(player.nr.port, store)
         session.start()
         assert abs(player.nr.reference_dbfs - player.board.description.nr.reference_dbfs) < 1e-9
         session.run_for(1.0)
@@ -118,7 +118,7 @@ def test_a_400_hz_tone_at_reference_flux_calibrates_the_mechanism(tmp_path: Path
         saved = store.data[STATE_NAME]["reference"]
         assert abs(saved["reference_dbfs"] - player.nr.reference_dbfs) < 0.01
         # the next start of the player takes the mechanism's calibration back
-        again = NoiseReductionSwitch(player, store)
+        again = NoiseReductionSwitch(player.nr.port, store)
         assert again.calibrated and abs(again.reference_dbfs - saved["reference_dbfs"]) < 1e-9
     finally:
         session.close()

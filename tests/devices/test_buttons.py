@@ -7,7 +7,13 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capstan.devices.buttons import BUTTON_DEBOUNCE, LONG_PRESS, STUCK_AFTER
+from capstan.devices.buttons import (
+    BUTTON_DEBOUNCE,
+    FORGET_HOLD,
+    LONG_PRESS,
+    PAIR_HOLD,
+    STUCK_AFTER,
+)
 
 # No bounce, or a burst at least 0.5 ms wide (a burst narrower than the clock's resolution
 # would put toggles at the same instant, in no defined order).
@@ -68,8 +74,33 @@ def test_pair_then_stop_held_is_the_forget_chord_and_never_an_eject(panel) -> No
     panel.at(7.0, "stop", False)
     panel.at(7.1, "pair", False)
     panel.run_until(8.0)
-    assert panel.actions("pair+stop") == ["chord"]
+    assert panel.actions("pair+stop") == ["chord", "hold"]
+    hold = [g for g in panel.gestures if g.action == "hold"]
+    assert len(hold) == 1 and abs(hold[0].t - (1.2 + BUTTON_DEBOUNCE + FORGET_HOLD)) < 1e-9
     assert panel.actions("stop") == []  # no press, no long press (which would eject)
+    assert "hold" not in panel.actions("pair")  # PAIR went into the chord: no pairing
+
+
+def test_pair_held_2_s_by_one_press_is_its_hold(panel) -> None:
+    panel.at(1.0, "pair", True)
+    panel.at(1.0 + PAIR_HOLD - 0.1, "pair", False)  # let go too early: nothing
+    panel.at(4.0, "pair", True)
+    panel.at(4.0 + PAIR_HOLD + 0.3, "pair", False)
+    panel.run_until(8.0)
+    acts = panel.actions("pair")
+    assert acts == ["press", "long", "release", "press", "long", "hold", "release"]
+    hold = next(g for g in panel.gestures if g.action == "hold")
+    assert abs(hold.t - (4.0 + BUTTON_DEBOUNCE + PAIR_HOLD)) < 1e-9  # from the second press
+
+
+def test_the_forget_chord_let_go_early_forgets_nothing(panel) -> None:
+    panel.at(1.0, "pair", True)
+    panel.at(1.2, "stop", True)
+    panel.at(1.2 + FORGET_HOLD - 0.5, "stop", False)
+    panel.at(7.5, "pair", False)
+    panel.run_until(9.0)
+    assert panel.actions("pair+stop") == ["chord"]
+    assert "hold" not in panel.actions("pair")
 
 
 def test_play_pressed_while_pair_is_held_is_the_nr_chord(panel) -> None:

@@ -1,6 +1,6 @@
 """The player's B-type switch: on or off per cassette, and the reference level per mechanism.
 
-`player.nr` (a NoiseReductionSwitch):
+`player.nr` (a NoiseReductionSwitch, given an `NrPort` by app.py):
 
 - PAIR held and PLAY pressed (the chord "pair+play": PLAY's own press is not made, and a
   short PAIR does nothing by itself) switch NR; so does the panel (`toggle("panel")`).
@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from capstan.audio.events import NoiseReductionChanged
-from capstan.audio.noise_reduction import DEFAULT_REFERENCE_DBFS, Encoder
+from capstan.audio.noise_reduction import Encoder
 from capstan.audio.nr_calibration import ToneWatch
 from capstan.devices import leds as lp
-from capstan.events import Event, Notice, Refused
+from capstan.events import Event, EventBus, Notice, Refused
 
 log = logging.getLogger(__name__)
 
@@ -38,26 +40,38 @@ OFF_FLASH = (lp.blink(0.4, duty=0.5), 0.4)  # one
 RECORD_STATES = ("recording", "record_paused")
 
 
+@dataclass(frozen=True)
+class NrPort:
+    """What the switch gets of the player (app.py), and nothing more."""
+
+    audio: Any  # the audio chain: set_nr, nr_on, set_nr_reference, tap, rate, capture
+    bus: EventBus
+    status_led: Any  # the status LED's pattern player
+    deck_state: Callable[[], str]  # the transport's state's value
+    recorder: Any  # `armed`, and the record feed whose encoder follows the switch
+    memory: Callable[[], Any]  # the cassette's memory (None while there is none)
+    mechanism: str  # the mechanism profile: the reference level is stored per profile
+    default_dbfs: float  # the board's reference level until a calibration
+
+
 class NoiseReductionSwitch:
-    def __init__(self, player: Any, state: Any = None) -> None:
-        self.player = player
+    def __init__(self, port: NrPort, state: Any = None) -> None:
+        self.port = port
         self.store = state
-        d = player.board.description
-        self.mechanism = d.mechanism.profile
-        nr = getattr(d, "nr", None)
-        self.default_dbfs = nr.reference_dbfs if nr is not None else DEFAULT_REFERENCE_DBFS
+        self.mechanism = port.mechanism
+        self.default_dbfs = port.default_dbfs
         saved = self._load().get(self.mechanism, {})
         self.calibrated = "reference_dbfs" in saved
         self.reference_dbfs = float(saved.get("reference_dbfs", self.default_dbfs))
-        player.audio.set_nr_reference(self.reference_dbfs)
-        self.watch = ToneWatch(player.audio.rate, self.default_dbfs)
+        port.audio.set_nr_reference(self.reference_dbfs)
+        self.watch = ToneWatch(port.audio.rate, self.default_dbfs)
         self._unsubscribe: list[Any] = []
 
     # life ------------------------------------------------------------------------------
     def start(self) -> None:
-        self._unsubscribe.append(self.player.bus.subscribe(self._on_event, "cassette_known",
+        self._unsubscribe.append(self.port.bus.subscribe(self._on_event, "cassette_known",
                                                            "transport"))
-        self._unsubscribe.append(self.player.audio.tap.subscribe(self._heard))
+        self._unsubscribe.append(self.port.audio.tap.subscribe(self._heard))
 
     def stop(self) -> None:
         for off in self._unsubscribe:
@@ -66,7 +80,7 @@ class NoiseReductionSwitch:
 
     @property
     def on(self) -> bool:
-        return bool(self.player.audio.nr_on)
+        return bool(self.port.audio.nr_on)
 
     # switching ---------------------------------------------------------------------------
     def gesture(self, button: str, action: str) -> bool:
@@ -84,40 +98,40 @@ class NoiseReductionSwitch:
         return self.on
 
     def set(self, on: bool, reason: str = "") -> None:
-        self.player.audio.set_nr(on, reason)
+        self.port.audio.set_nr(on, reason)
         self._encoder_follows()
         flash = ON_FLASH if on else OFF_FLASH
-        self.player.led_players["status"].flash(*flash)
+        self.port.status_led.flash(*flash)
         if reason != "cassette":
             self._remember(on)
 
     def _refused(self) -> bool:
-        recording = getattr(self.player, "recording", None)
-        if self.player.deck.state.value in RECORD_STATES or getattr(recording, "armed", False):
-            self.player.bus.publish(Refused("noise_reduction",
+        recording = self.port.recorder
+        if self.port.deck_state() in RECORD_STATES or getattr(recording, "armed", False):
+            self.port.bus.publish(Refused("noise_reduction",
                                             "recording: NR is chosen before the recording"))
-            self.player.led_players["status"].flash(lp.blink(0.12), 0.6)
+            self.port.status_led.flash(lp.blink(0.12), 0.6)
             return True
         return False
 
     def _encoder_follows(self) -> None:
-        feed = getattr(getattr(self.player, "recording", None), "feed", None)
+        feed = getattr(self.port.recorder, "feed", None)
         if feed is None:
             return
         if self.on:
             if getattr(feed, "encoder", None) is None:
-                audio = self.player.audio
+                audio = self.port.audio
                 feed.encoder = Encoder(audio.rate, audio.capture.channels, self.reference_dbfs)
         else:
             feed.encoder = None
 
     # the cassette's memory ---------------------------------------------------------------------
     def _memory(self) -> Any:
-        return getattr(self.player, "cassettes", None)
+        return self.port.memory()
 
     def _remember(self, on: bool) -> None:
         memory = self._memory()
-        if memory is None or self.player.deck.state.value == "no_cassette":
+        if memory is None or self.port.deck_state() == "no_cassette":
             return
         memory.extra["nr"] = bool(on)
         memory.save()
@@ -132,14 +146,14 @@ class NoiseReductionSwitch:
             elif bool(saved) != self.on:
                 self.set(bool(saved), "cassette")
         elif event.type == "transport" and getattr(event, "state", "") == "recording":
-            feed = getattr(getattr(self.player, "recording", None), "feed", None)
+            feed = getattr(self.port.recorder, "feed", None)
             encoder = getattr(feed, "encoder", None)
             if encoder is not None:
                 encoder.reset()  # each recording starts from silence
 
     # the reference level ---------------------------------------------------------------------
     def _heard(self, block: np.ndarray, t: float) -> None:
-        if self.player.deck.state.value != "playing":
+        if self.port.deck_state() != "playing":
             self.watch.reset()
             return
         level = self.watch.feed(block)
@@ -150,8 +164,8 @@ class NoiseReductionSwitch:
         """Store `reference_dbfs` (a 400 Hz tone's peak, dBFS) as this mechanism's reference."""
         self.reference_dbfs = float(reference_dbfs)
         self.calibrated = True
-        self.player.audio.set_nr_reference(self.reference_dbfs)
-        feed = getattr(getattr(self.player, "recording", None), "feed", None)
+        self.port.audio.set_nr_reference(self.reference_dbfs)
+        feed = getattr(self.port.recorder, "feed", None)
         if getattr(feed, "encoder", None) is not None:
             feed.encoder.set_reference(self.reference_dbfs)
         data = self._load()
@@ -159,10 +173,10 @@ class NoiseReductionSwitch:
                                 "calibrated_at": round(time.time())}
         if self.store is not None:
             self.store.save(STATE_NAME, data)
-        self.player.bus.publish(Notice("nr_calibrated",
+        self.port.bus.publish(Notice("nr_calibrated",
                                        f"B-type reference level {self.reference_dbfs:.2f} dBFS "
                                        f"(400 Hz tone) for the {self.mechanism} mechanism"))
-        self.player.bus.publish(NoiseReductionChanged(self.on, round(self.reference_dbfs, 2),
+        self.port.bus.publish(NoiseReductionChanged(self.on, round(self.reference_dbfs, 2),
                                                       "calibrated"))
 
     def _load(self) -> dict[str, Any]:

@@ -19,7 +19,6 @@ The BT LED: off; blinking fast while the window is open; steady while connected.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -32,8 +31,6 @@ from capstan.events import Event, Notice
 
 log = logging.getLogger(__name__)
 
-PAIR_HOLD = 2.0  # s PAIR is held to open the pairing window
-FORGET_HOLD = 5.0  # s PAIR and STOP are held together to forget every headphone
 PAIRING_BLINK = lp.blink(0.25)  # fast: "put your headphones in pairing mode"
 VOLUME_STEP = {"vol_up": +1, "vol_down": -1}
 
@@ -56,7 +53,6 @@ class Headphones:
         self.remote = Remote(player, lambda: self.service.link.connected if self.service else None)
         self.unavailable: str | None = None  # why there is no Bluetooth, if there is none
         self._said = False
-        self._timers: dict[str, asyncio.TimerHandle] = {}
         self._unsubscribe: Callable[[], None] | None = None
 
     # life ------------------------------------------------------------------------------
@@ -86,9 +82,6 @@ class Headphones:
         self._show_led()
 
     async def stop(self) -> None:
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
         if self._unsubscribe is not None:
             self._unsubscribe()
         try:
@@ -104,33 +97,10 @@ class Headphones:
         """Every gesture of the panel's buttons (Player._gesture forwards them)."""
         if button in VOLUME_STEP and action in ("press", "repeat"):
             self.volumes.step(VOLUME_STEP[button])
-        elif button in ("pair", "stop", "pair+stop") and action in ("press", "chord"):
-            if button == "pair":
-                self._after("pair", PAIR_HOLD, ("pair",), self._pair_unless_forgetting)
-            self._after("forget", FORGET_HOLD, ("pair", "stop"), self.forget_all)
-
-    def _after(self, name: str, hold: float, buttons: tuple[str, ...],
-               action: Callable[[], None]) -> None:
-        """Run ACTION if every one of BUTTONS is still held (the same press) HOLD s after all
-        went down."""
-        panel = self.player.panel
-        if not all(panel.is_held(b) for b in buttons):
-            return
-        since = {b: panel.held[b].since for b in buttons}
-        old = self._timers.pop(name, None)
-        if old is not None:
-            old.cancel()
-
-        def fire() -> None:
-            self._timers.pop(name, None)
-            if all(panel.is_held(b) and panel.held[b].since == t for b, t in since.items()):
-                action()
-
-        self._timers[name] = self.loop.call_at(max(since.values()) + hold, fire)
-
-    def _pair_unless_forgetting(self) -> None:
-        if not self.player.panel.is_held("stop"):  # PAIR+STOP is the forget chord
+        elif button == "pair" and action == "hold":  # devices/buttons.py: PAIR held 2 s
             self.open_pairing_window()
+        elif button == "pair+stop" and action == "hold":  # PAIR+STOP held 5 s
+            self.forget_all()
 
     def open_pairing_window(self) -> None:
         if self.service is None:

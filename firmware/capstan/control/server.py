@@ -56,7 +56,6 @@ log = logging.getLogger(__name__)
 
 MAX_LINE = 16 * 1024
 EVENT_BACKLOG = 1000  # events queued for one slow follower before it is dropped
-PAIR_HOLD = 3.0  # s: `pair` holds PAIR this long when the player has no pair() of its own
 MAX_CLIENTS = 32  # connections at once
 IDLE_TIMEOUT = 10.0  # s (loop time) a client may take to send a complete line
 WRITE_TIMEOUT = 10.0  # s (loop time) a client may leave its replies unread
@@ -373,12 +372,8 @@ class ControlServer:
             if headphones is not None and getattr(headphones, "service", True) is None:
                 why = getattr(headphones, "unavailable", None) or "no Bluetooth adapter"
                 raise RequestError(f"cannot pair: the player has no Bluetooth ({why})")
-            pair = getattr(self.player, "pair", None)
-            with self._refusals() as refused:
-                if callable(pair):
-                    self._call(pair)
-                else:
-                    self._call(self.player.hold, "pair", PAIR_HOLD)
+            with self._refusals() as refused:  # as PAIR held 2 s, without the wait
+                self._call(self.player.headphones.open_pairing_window)
             return _refused_reply(refused)
         if cmd == "events":
             return {"ok": True, "following": True}

@@ -9,6 +9,9 @@ Each button reports, from its debounced level (devices/debounce.py):
     release  released (always paired with exactly one press)
     chord    went down while its chord partner was held (REC+PLAY): reported instead
              of its own press (and release); the pair's long/tap/repeat are suppressed
+    hold     a button or chord of HOLDS still held (the same press) its time after it
+             went down: PAIR 2 s opens the pairing window, PAIR+STOP 5 s forgets every
+             headphone (a PAIR that became part of a chord makes no hold of its own)
     stuck    held for more than STUCK_AFTER: ignored until released, and logged
 
 A button found held at start-up (levels are re-read then) is treated as stuck:
@@ -41,12 +44,15 @@ CHORDS = {frozenset(("rec", "play")): "rec+play", frozenset(("pair", "stop")): "
 # pairing hold) is PAIR's own press, since PLAY has already done its own.
 CHORD_FIRST = {"pair+play": "pair"}
 REPEATING = ("vol_up", "vol_down")
+PAIR_HOLD = 2.0  # s PAIR is held to open the pairing window
+FORGET_HOLD = 5.0  # s PAIR and STOP are held together to forget every headphone
+HOLDS = {"pair": PAIR_HOLD, "pair+stop": FORGET_HOLD}
 
 
 @dataclass(frozen=True)
 class Gesture:
     button: str  # the button, or the chord's name ("rec+play")
-    action: str  # press | long | repeat | tap | release | chord | stuck
+    action: str  # press | long | repeat | tap | release | chord | hold | stuck
     t: float  # when the debounced level changed (or the timer fired)
 
 
@@ -121,12 +127,18 @@ class Buttons:
                 (partner,) = pair - {name}
                 if self.is_held(partner) and CHORD_FIRST.get(chord, partner) == partner:
                     # the chord instead of this button's own press
-                    h.in_chord = self.held[partner].in_chord = True
+                    other = self.held[partner]
+                    h.in_chord = other.in_chord = True
                     h.pressed = False
                     self._emit(chord, "chord", t)
+                    if chord in HOLDS:
+                        h.timers.append(call_at(t + HOLDS[chord], self._chord_hold, chord,
+                                                ((name, h), (partner, other))))
                     return
         self._emit(name, "press", t)
         h.timers.append(call_at(t + self.long_press, self._long, name, h))
+        if name in HOLDS:
+            h.timers.append(call_at(t + HOLDS[name], self._hold, name, h))
         if name in REPEATING:
             h.timers.append(call_at(t + REPEAT_DELAY, self._repeat, name, h))
 
@@ -150,6 +162,14 @@ class Buttons:
         if self.held.get(name) is h and not h.in_chord and not h.stuck:
             h.long_sent = True
             self._emit(name, "long", self.loop.time())
+
+    def _hold(self, name: str, h: _Held) -> None:
+        if self.held.get(name) is h and not h.in_chord and not h.stuck:
+            self._emit(name, "hold", h.since + HOLDS[name])
+
+    def _chord_hold(self, chord: str, members: tuple[tuple[str, _Held], ...]) -> None:
+        if all(self.held.get(name) is h and not h.stuck for name, h in members):
+            self._emit(chord, "hold", max(h.since for _n, h in members) + HOLDS[chord])
 
     def _repeat(self, name: str, h: _Held) -> None:
         if self.held.get(name) is not h or h.in_chord or h.stuck:

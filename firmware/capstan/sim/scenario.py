@@ -13,11 +13,11 @@ from typing import Any
 
 from capstan import schema as sc
 from capstan.bluetooth.pairing import WINDOW
-from capstan.bluetooth.player import PAIR_HOLD
 from capstan.bluetooth.remote import REMOTE_BUTTONS
 from capstan.board.description import BUTTON_ROLES, CASSETTE_LENGTHS, Mechanism, load_board
 from capstan.board.profiles import profile_name
 from capstan.deck.transport import REVERSE_MODES
+from capstan.devices.buttons import PAIR_HOLD
 from capstan.errors import ConfigError
 from capstan.sim.deck import FAULTS
 from capstan.wavfile import WavError, probe_wav
