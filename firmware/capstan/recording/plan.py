@@ -13,7 +13,11 @@ the gaps in between: the recorder puts it in place of line-in (recording/feed.py
 
 from __future__ import annotations
 
+import logging
 import math
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,8 @@ import numpy as np
 from capstan.errors import CapstanError
 from capstan.recording.feed import BlockSource
 from capstan.recording.level import TARGET_PEAK_DBFS
+
+log = logging.getLogger(__name__)
 
 LEAD_IN = 1.0  # s of silence before the first track of a side (the tape comes to speed)
 MAX_TRIM_DB = 12.0
@@ -126,17 +132,27 @@ def plan_mixtape(paths: list[Path], side_seconds: float, length: str = "C60",
 
 
 class PlaylistSource(BlockSource):
-    """One side's tracks, block by block: silence until `running`, then lead-in, tracks, gaps."""
+    """One side's tracks, block by block: silence until `running`, then lead-in, tracks, gaps.
+
+    The files are decoded by a thread of the source's own (`TrackReader`), up to
+    READ_AHEAD seconds ahead, so the loop never reads or decodes a file. Should the
+    reader fall behind (a disk that stalls for longer than READ_AHEAD), what it has not
+    delivered in time is left out and counted in `late_frames`: every track still starts
+    at its planned place, so the marks stay right.
+    """
 
     def __init__(self, tracks: list[PlannedTrack], rate: int, gap: float,
                  channels: int = 2) -> None:
         self.tracks, self.rate, self.gap, self.channels = list(tracks), rate, gap, channels
         self.running = False
         self.frame = 0  # frames played since running
-        self._queue: list[tuple[int, PlannedTrack]] = [
-            (round(t.start * rate), t) for t in tracks]
-        self._audio: np.ndarray | None = None
-        self._audio_at = 0
+        self.late_frames = 0  # track frames the reader had not delivered in time
+        self._starts = [round(t.start * rate) for t in self.tracks]
+        self._reader = TrackReader(self.tracks, rate, channels)
+        self._now = 0  # the track playing or next to play
+        self._held = np.zeros((0, channels), np.float32)  # its samples not yet played
+        self._got = 0  # its samples the reader delivered (the last of them are _held)
+        self._ended = False  # the reader delivered all of it
         self.end = round((tracks[-1].start + tracks[-1].seconds) * rate) if tracks else 0
 
     @property
@@ -148,17 +164,131 @@ class PlaylistSource(BlockSource):
         if not self.running:
             return out
         lo, hi = self.frame, self.frame + frames
-        if self._audio is None and self._queue and self._queue[0][0] < hi:
-            at, track = self._queue.pop(0)
-            self._audio, self._audio_at = _load(track, self.rate, self.channels), at
-        if self._audio is not None:
-            a0, a1 = max(lo, self._audio_at), min(hi, self._audio_at + len(self._audio))
-            if a1 > a0:
-                out[a0 - lo:a1 - lo] = self._audio[a0 - self._audio_at:a1 - self._audio_at]
-            if a1 >= self._audio_at + len(self._audio):
-                self._audio = None
         self.frame = hi
+        while self._now < len(self.tracks) and self._starts[self._now] < hi:
+            start = self._starts[self._now]
+            if not self._fill(lo - start, hi - start, out[max(start, lo) - lo:]):
+                return out  # the track goes on in the next block
+            self._next_track()
         return out
+
+    def _fill(self, a: int, b: int, into: np.ndarray) -> bool:
+        """Samples [max(a, 0), b) of the current track into `into` (whose first row is
+        sample max(a, 0)); True when the track ended within them."""
+        a = max(a, 0)
+        while not self._ended and self._got <= b:  # a chunk ahead, to see the track's end
+            chunk = self._reader.take(self._now)
+            if chunk is None:  # the reader has nothing ready: it is behind
+                break
+            if chunk is END:
+                self._ended = True
+            else:
+                self._held = np.concatenate([self._held, chunk]) if len(self._held) else chunk
+                self._got += len(chunk)
+        first = self._got - len(self._held)  # the track index of _held[0]
+        if first < a:  # what came too late for its place on the tape
+            self._held = self._held[min(a - first, len(self._held)):]
+            first = self._got - len(self._held)
+        last = min(self._got, b)
+        if last > first:
+            into[first - a:last - a] = self._held[:last - first]
+            self._held = self._held[last - first:]
+        if not self._ended and self._got < b:
+            self.late_frames += b - max(self._got, a)
+        return self._ended and self._got <= b
+
+    def _next_track(self) -> None:
+        self._now += 1
+        self._held = np.zeros((0, self.channels), np.float32)
+        self._got, self._ended = 0, False
+
+    def close(self) -> None:
+        """Stop the reader (the recording ended or was replaced)."""
+        self._reader.close()
+
+
+END = np.zeros((0, 0), np.float32)  # the reader's word that a track has no more samples
+READ_AHEAD = 5.0  # s of audio the reader decodes ahead of the tape
+CHUNK = 0.5  # s per chunk the reader hands over
+
+
+class TrackReader:
+    """Decodes the tracks in order on a thread, CHUNK at a time, at most READ_AHEAD ahead."""
+
+    def __init__(self, tracks: list[PlannedTrack], rate: int, channels: int) -> None:
+        self.tracks, self.rate, self.channels = tracks, rate, channels
+        self._queue: queue.Queue[tuple[int, np.ndarray]] = queue.Queue(
+            maxsize=max(1, round(READ_AHEAD / CHUNK)))
+        self._waiting: tuple[int, np.ndarray] | None = None  # taken, for a later track
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="playlist reader", daemon=True)
+        self._thread.start()
+
+    def take(self, track: int) -> np.ndarray | None:
+        """The next chunk of `track` (or END), or None if the reader has none ready."""
+        if self._waiting is None:
+            try:
+                self._waiting = self._queue.get_nowait()
+            except queue.Empty:
+                return None
+        index, chunk = self._waiting
+        if index < track:  # a track left behind: drop what was read of it
+            self._waiting = None
+            return self.take(track)
+        if index > track:
+            return END  # the reader has moved on: this track has no more
+        self._waiting = None
+        return chunk
+
+    def close(self) -> None:
+        self._closed.set()
+
+    def _put(self, item: tuple[int, np.ndarray]) -> bool:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.25)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        for index, track in enumerate(self.tracks):
+            try:
+                for chunk in _chunks(track, self.rate, self.channels):
+                    if not self._put((index, chunk)):
+                        return
+            except Exception as exc:  # a file that went bad since the pre-scan: silence
+                log.warning("playlist: %s cannot be read (%s): silence in its place",
+                            track.path, exc)
+            if not self._put((index, END)):
+                return
+
+
+def _chunks(track: PlannedTrack, rate: int, channels: int) -> Iterator[np.ndarray]:
+    """The track at `rate`, channels and gain, CHUNK seconds at a time."""
+    import soundfile
+
+    gain = np.float32(10 ** (track.gain_db / 20))
+    with soundfile.SoundFile(str(track.path)) as f:
+        if f.samplerate != rate:  # resampled whole, on this thread
+            data = _load(track, rate, channels)
+            step = round(CHUNK * rate)
+            for i in range(0, len(data), step):
+                yield data[i:i + step]
+            return
+        while True:
+            data = f.read(round(CHUNK * rate), dtype="float32", always_2d=True)
+            if not len(data):
+                return
+            yield _channels(data, channels) * gain
+
+
+def _channels(data: np.ndarray, channels: int) -> np.ndarray:
+    if data.shape[1] == channels:
+        return data
+    return np.repeat(data[:, :1], channels, axis=1) if data.shape[1] == 1 else \
+        data[:, :channels]
 
 
 def _load(track: PlannedTrack, rate: int, channels: int) -> np.ndarray:
@@ -166,9 +296,7 @@ def _load(track: PlannedTrack, rate: int, channels: int) -> np.ndarray:
     import soundfile
 
     data, file_rate = soundfile.read(str(track.path), dtype="float32", always_2d=True)
-    if data.shape[1] != channels:
-        data = np.repeat(data[:, :1], channels, axis=1) if data.shape[1] == 1 else \
-            data[:, :channels]
+    data = _channels(data, channels)
     if file_rate != rate:
         n = round(len(data) * rate / file_rate)
         x = np.arange(n) * (file_rate / rate)

@@ -122,6 +122,8 @@ class Recorder:
         self._pending = self._tick_timer = None
         if self._recording:
             self._close_run()
+        if self.playlist is not None:
+            self.playlist.close()
         self.memory.save()
 
     # what the side is ----------------------------------------------------------
@@ -260,11 +262,14 @@ class Recorder:
             reason = reason or "the deck is busy: press STOP first"
             self._refused(reason)
             return reason
+        if self.playlist is not None:
+            self.playlist.close()
         self.playlist = PlaylistSource(tracks, self.rate, gap, self.feed.channels)
         self.feed.source = self.playlist
         self.feed.level.reset()
         self.feed.level.set_manual(0.0)  # the tracks' gains were set by the pre-scan
         if not self.begin():
+            self.playlist.close()
             self.playlist = self.feed.source = None
             return "the transport did not start recording"
         self._publish("playlist", message=f"{len(tracks)} tracks")
@@ -345,6 +350,7 @@ class Recorder:
             self.bus.publish(TrackMarked(side, round(end, 3), "recorded", "end"))
         self._level_report()
         if self.playlist is not None and getattr(self.playlist, "done", False):
+            self.playlist.close()
             self.playlist = None
             self.feed.source = None
 
