@@ -293,6 +293,13 @@ async def _child(work: Path, minutes: float, credit: str | None = None) -> dict[
 
     loop = asyncio.get_running_loop()
     d = load_board()
+    rate = d.alsa.rate
+    songs = []  # the playlist's files, written before the daemon starts
+    for n, hz in enumerate((330.0, 440.0, 550.0)):
+        tt = np.arange(int(SONG_S * rate)) / rate
+        tone = 0.25 * np.sin(2 * np.pi * hz * tt) * (1 + 0.3 * np.sin(2 * np.pi * 0.5 * tt))
+        songs.append(work / f"song{n + 1}.wav")
+        write_wav(songs[-1], np.stack([tone, tone], 1).astype(np.float32), rate)
     config = load_config(overrides={"player": {"board": "sim"}})
     deck = SimDeck(d, loop)
     deck.insert(Cassette.create(work / "c60", d.mechanism, "C60"))
@@ -390,20 +397,12 @@ async def _child(work: Path, minutes: float, credit: str | None = None) -> dict[
     await press("stop")
     await until(lambda: state() == "stopped", 5)
     # 3. a three-song playlist onto a blank C60, then played back
-    phase[0] = "playlist"
-    rate = d.alsa.rate
-    songs = []
-    for n, hz in enumerate((330.0, 440.0, 550.0)):
-        tt = np.arange(int(SONG_S * rate)) / rate
-        tone = 0.25 * np.sin(2 * np.pi * hz * tt) * (1 + 0.3 * np.sin(2 * np.pi * 0.5 * tt))
-        path = work / f"song{n + 1}.wav"
-        await asyncio.to_thread(write_wav, path, np.stack([tone, tone], 1).astype(np.float32),
-                                rate)
-        songs.append(path)
+    phase[0] = "cassette change"
     deck.eject()
     await until(lambda: state() == "no_cassette", 5)
     deck.insert(Cassette.create(work / "blank", d.mechanism, "C60"))
     await until(lambda: state() == "stopped", 5)
+    phase[0] = "playlist"
     plan = await asyncio.to_thread(plan_mixtape, songs, 600.0, "C60", "I", GAP_S)
     marks0 = len(seen["track_mark"])
     reason = p.recording.record_playlist(plan.side("A"), GAP_S)
@@ -457,6 +456,9 @@ async def _child(work: Path, minutes: float, credit: str | None = None) -> dict[
     notes.append("loop stalls over 50 ms by phase: " + (", ".join(
         f"{where} {len(v)} (max {max(v) * 1000:.0f} ms)" for where, v in by_phase.items())
         or "none"))
+    notes.append("the longest stalls: " + ", ".join(
+        f"{late * 1000:.0f} ms at {w:.1f} s ({where})"
+        for w, late, where in sorted(stalls, key=lambda x: -x[1])[:4]))
     notes.append("xruns at " + (", ".join(f"{t - daemon._started_at:.0f}"
                                           for t, _e in seen["xrun"]) or "none")
                  + " s after the daemon's start")
