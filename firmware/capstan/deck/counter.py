@@ -125,7 +125,9 @@ class TapeCounter:
             return
         fits = identify(self.geoms, n_t, n_s, self._fixed_r0)
         noise = max(min(f.rms for f in fits), TURNS_FLOOR)
-        scored = sorted(((len(n_t) * (f.rms / noise) ** 2 + self._speed_chi2(f, n_t), f)
+        at_speed, played = self._play_intervals()
+        scored = sorted(((len(n_t) * (f.rms / noise) ** 2
+                          + self._speed_chi2(f, n_t, at_speed, played), f)
                          for f in fits), key=lambda x: x[0])
         self.fits = [f for _, f in scored]
         (best_score, best), (second, _) = scored[0], scored[1]
@@ -168,19 +170,24 @@ class TapeCounter:
             self.changes += 1
             self._against = 0
 
-    def _speed_chi2(self, f: Fit, n_t: np.ndarray) -> float:
-        """How far the tape this fit says moved in play is from the time played (chi²)."""
-        g = self.geoms[f.length]
+    def _play_intervals(self) -> tuple[np.ndarray, float]:
+        """Which intervals between the samples were at play speed, and the seconds played
+        in them (the same for every length's fit)."""
         s = self._samples
         at_speed = np.fromiter((x.at_speed for x in s[1:]), bool, len(s) - 1)
         if not at_speed.any():
-            return 0.0
+            return at_speed, 0.0
         played_at = np.fromiter((x.played for x in s), float, len(s))
-        p = g.seconds_of(f.r_take0 + n_t * g.thickness)
-        played = float(np.sum(np.diff(played_at)[at_speed]))
-        moved = float(np.sum(np.diff(p)[at_speed]))
+        return at_speed, float(np.sum(np.diff(played_at)[at_speed]))
+
+    def _speed_chi2(self, f: Fit, n_t: np.ndarray, at_speed: np.ndarray,
+                    played: float) -> float:
+        """How far the tape this fit says moved in play is from the time played (chi²)."""
         if played < 5.0:
             return 0.0
+        g = self.geoms[f.length]
+        p = g.seconds_of(f.r_take0 + n_t * g.thickness)
+        moved = float(np.sum(np.diff(p)[at_speed]))
         return ((moved / played - 1.0) / SPEED_SIGMA) ** 2
 
     # output -------------------------------------------------------------------

@@ -68,13 +68,20 @@ class Fit:
 
 
 def _sse(g: PackGeometry, r0: np.ndarray, n_t: np.ndarray, n_s: np.ndarray) -> np.ndarray:
+    """For each start radius r0: the squared residuals of the supply's turns, about their
+    mean (the first sample's own error is a constant). The residual is n_s − (r_s0 − r_s)/d;
+    r_s0/d is a constant per start radius, which the mean takes away, so it is never
+    computed. In place, on one (radii, samples) array: this runs on every fit."""
     d = g.thickness
-    rt = r0[:, None] + n_t[None, :] * d
-    rs = np.sqrt(np.clip(g.area - rt ** 2, 0.0, None))
-    rs0 = np.sqrt(np.clip(g.area - r0 ** 2, 0.0, None))
-    res = n_s[None, :] - (rs0[:, None] - rs) / d
-    res -= res.mean(axis=1, keepdims=True)  # the first sample's own error is a constant
-    return np.sum(res ** 2, axis=1)
+    x = np.add.outer(r0, n_t * d)  # the take-up's radius at each sample
+    np.square(x, out=x)
+    np.subtract(g.area, x, out=x)
+    np.maximum(x, 0.0, out=x)
+    np.sqrt(x, out=x)  # the supply's radius
+    x /= d
+    x += n_s
+    x -= x.mean(axis=1, keepdims=True)
+    return np.einsum("ij,ij->i", x, x)
 
 
 def fit(g: PackGeometry, n_t: np.ndarray, n_s: np.ndarray,
