@@ -456,9 +456,10 @@ async def _child(work: Path, minutes: float, credit: str | None = None) -> dict[
     notes.append("loop stalls over 50 ms by phase: " + (", ".join(
         f"{where} {len(v)} (max {max(v) * 1000:.0f} ms)" for where, v in by_phase.items())
         or "none"))
-    notes.append("the longest stalls: " + ", ".join(
+    notes.append("the longest stalls: " + (", ".join(
         f"{late * 1000:.0f} ms at {w:.1f} s ({where})"
-        for w, late, where in sorted(stalls, key=lambda x: -x[1])[:4]))
+        for w, late, where in sorted(stalls, key=lambda x: -x[1])[:4]) or "none")
+        + " (from the first PLAY on: the daemon's start-up is not counted here)")
     notes.append("xruns at " + (", ".join(f"{t - daemon._started_at:.0f}"
                                           for t, _e in seen["xrun"]) or "none")
                  + " s after the daemon's start")
