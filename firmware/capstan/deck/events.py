@@ -20,7 +20,7 @@ class TransportChanged(Event):
 class ButtonEvent(Event):
     type: ClassVar[str] = "button"
     button: str
-    action: str  # press | release | tap | long | repeat | chord | stuck
+    action: str  # press | release | tap | long | repeat | chord | hold | stuck
 
 
 @dataclass(frozen=True)
