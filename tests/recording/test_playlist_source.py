@@ -11,7 +11,7 @@ import pytest
 from capstan.recording import plan as plan_mod
 from capstan.recording.plan import PlaylistSource, plan_mixtape
 from capstan.sim.wavfile import write_wav
-from capstan.wavfile import read_wav
+from capstan.wavfile import read_wav, resample
 
 RATE = 48000
 BLOCK = 1024
@@ -101,4 +101,22 @@ def test_a_file_gone_bad_since_the_plan_is_silence_in_its_place(tmp_path: Path) 
     assert not got[:second].any()
     want = expected(tracks[1:], frames)
     assert np.abs(got[second:] - want[second:]).max() < 1e-6
+    source.close()
+
+
+def test_a_file_at_another_rate_is_resampled_to_the_tape_rate(tmp_path: Path) -> None:
+    t = np.arange(int(0.8 * 44100)) / 44100
+    x = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    write_wav(tmp_path / "cd.wav", np.stack([x, x], axis=1), 44100)
+    tracks = plan_mixtape([tmp_path / "cd.wav"], side_seconds=60.0, gap=0.3).side("A")
+    source = PlaylistSource(tracks, RATE, 0.3)
+    source._reader._thread.join(10)
+    frames = round((tracks[0].start + 1.0) * RATE)
+    got = play(source, frames)
+    song, rate = read_wav(tracks[0].path)
+    want = resample(song, rate, RATE) * np.float32(10 ** (tracks[0].gain_db / 20))
+    at = round(tracks[0].start * RATE)
+    assert len(want) == round(len(song) * RATE / 44100)
+    assert np.abs(got[at:at + len(want)] - want).max() < 1e-6
+    assert not got[at + len(want):].any() and not got[:at].any()
     source.close()

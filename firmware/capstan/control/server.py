@@ -369,11 +369,11 @@ class ControlServer:
             return _refused_reply(refused)
         if cmd == "pair":
             headphones = getattr(self.player, "headphones", None)
-            if headphones is not None and getattr(headphones, "service", True) is None:
+            if headphones is None or getattr(headphones, "service", True) is None:
                 why = getattr(headphones, "unavailable", None) or "no Bluetooth adapter"
                 raise RequestError(f"cannot pair: the player has no Bluetooth ({why})")
             with self._refusals() as refused:  # as PAIR held 2 s, without the wait
-                self._call(self.player.headphones.open_pairing_window)
+                self._call(headphones.open_pairing_window)
             return _refused_reply(refused)
         if cmd == "events":
             return {"ok": True, "following": True}

@@ -269,16 +269,19 @@ def _chunks(track: PlannedTrack, rate: int, channels: int) -> Iterator[np.ndarra
     """The track at `rate`, channels and gain, CHUNK seconds at a time."""
     import soundfile
 
+    from capstan.wavfile import resample
+
     gain = np.float32(10 ** (track.gain_db / 20))
+    step = round(CHUNK * rate)
     with soundfile.SoundFile(str(track.path)) as f:
-        if f.samplerate != rate:  # resampled whole, on this thread
-            data = _load(track, rate, channels)
-            step = round(CHUNK * rate)
+        if f.samplerate != rate:  # resampled whole (linear), on this thread
+            data = resample(_channels(f.read(dtype="float32", always_2d=True), channels),
+                            f.samplerate, rate) * gain
             for i in range(0, len(data), step):
                 yield data[i:i + step]
             return
         while True:
-            data = f.read(round(CHUNK * rate), dtype="float32", always_2d=True)
+            data = f.read(step, dtype="float32", always_2d=True)
             if not len(data):
                 return
             yield _channels(data, channels) * gain
@@ -289,17 +292,3 @@ def _channels(data: np.ndarray, channels: int) -> np.ndarray:
         return data
     return np.repeat(data[:, :1], channels, axis=1) if data.shape[1] == 1 else \
         data[:, :channels]
-
-
-def _load(track: PlannedTrack, rate: int, channels: int) -> np.ndarray:
-    """The track at `rate` and its planned gain (a linear resample if its rate differs)."""
-    import soundfile
-
-    data, file_rate = soundfile.read(str(track.path), dtype="float32", always_2d=True)
-    data = _channels(data, channels)
-    if file_rate != rate:
-        n = round(len(data) * rate / file_rate)
-        x = np.arange(n) * (file_rate / rate)
-        data = np.stack([np.interp(x, np.arange(len(data)), data[:, c])
-                         for c in range(channels)], axis=1).astype(np.float32)
-    return data * np.float32(10 ** (track.gain_db / 20))
