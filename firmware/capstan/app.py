@@ -20,6 +20,7 @@ from typing import Any
 
 from capstan.audio.outputs import JACK
 from capstan.board import Board
+from capstan.cassettes import CassetteMemory, MemoryStore
 from capstan.deck import transport as tp
 from capstan.deck.counter import TapeCounter
 from capstan.deck.events import (
@@ -46,7 +47,7 @@ from capstan.devices.reels import AT_SPEED_AFTER, Reels
 from capstan.devices.relay import Interlock, RecordRelay
 from capstan.devices.tachometer import ReelTachometer
 from capstan.events import EventBus, Refused
-from capstan.power.player import PlayerPower, PowerPort, default_power_off
+from capstan.power.player import PlayerPower, PowerOff, PowerPort, default_power_off
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +79,12 @@ class Player:
     def __init__(self, board: Board, config: dict[str, dict[str, Any]],
                  loop: asyncio.AbstractEventLoop, bus: EventBus | None = None,
                  load_counter: CounterLoad | None = None,
-                 save_counter: CounterSave | None = None, state: Any = None) -> None:
+                 save_counter: CounterSave | None = None, state: Any = None,
+                 power_off: PowerOff | None = None) -> None:
         """`load_counter()`/`save_counter(state)` keep the tape counter over a restart;
-        `state` (a StateStore) keeps the headphones and the volume per output."""
+        `state` (a StateStore) keeps the headphones, the volume per output and the
+        cassettes (None: all in memory); `power_off` is the last step of a critical
+        battery (default: the board's, `systemctl poweroff` on the Pi)."""
         from capstan.audio.chain import AudioChain
         from capstan.audio.noise_reduction import DEFAULT_REFERENCE_DBFS
         from capstan.audio.nr_switch import NoiseReductionSwitch, NrPort
@@ -164,19 +168,23 @@ class Player:
         self._identified: str | None = None
         self._watch: asyncio.TimerHandle | None = None
         self.headphones = Headphones(self, state)  # the simulator may bind its service first
-        self.recording = Recorder(self, state)  # arming, level, marks: docs/recording.md
-        self.intelligence = TapeIntelligence(self, state)  # docs/tape-intelligence.md
+        # the cassettes the player knows, and the TOC of the one in: shared by the recording
+        # (its marks), the tape intelligence (recognition) and the NR switch (per cassette)
+        self.cassettes = CassetteMemory(state if state is not None else MemoryStore())
+        self.recording = Recorder(self, self.cassettes)  # arming, level: docs/recording.md
+        self.intelligence = TapeIntelligence(self, self.cassettes)  # docs/tape-intelligence.md
         nr = getattr(d, "nr", None)
         self.nr = NoiseReductionSwitch(NrPort(  # B-type NR per cassette: nr_switch.py
             self.audio, self.bus, self.led_players["status"],
             deck_state=lambda: self.deck.state.value, recorder=self.recording,
-            memory=lambda: getattr(self, "cassettes", None), mechanism=d.mechanism.profile,
+            memory=lambda: self.cassettes, mechanism=d.mechanism.profile,
             default_dbfs=nr.reference_dbfs if nr is not None else DEFAULT_REFERENCE_DBFS),
             state)
         self.store = state  # flushed by safe_stop() before a power-off
         self.power = PlayerPower.from_config(PowerPort(  # docs/power.md
             board.i2c, d.i2c, self.bus, board.leds.get("charge"), mode=self._power_mode,
-            safe_stop=self.safe_stop, power_off=default_power_off(board.kind)),
+            safe_stop=self.safe_stop,
+            power_off=power_off if power_off is not None else default_power_off(board.kind)),
             config.get("power"))
         self.usb_audio: Any = None  # the tape into the USB gadget's sound card: docs/usb.md
         self.started = False

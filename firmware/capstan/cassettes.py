@@ -17,8 +17,22 @@ from capstan.state.store import StateStore
 CURRENT = "current"
 
 
+class MemoryStore:
+    """A StateStore that keeps nothing on disk (the simulator without a state directory)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def load(self, name: str, default: Any) -> Any:
+        return self.data.get(name, default)
+
+    def save(self, name: str, data: Any) -> bool:
+        self.data[name] = data
+        return True
+
+
 class CassetteMemory:
-    def __init__(self, store: StateStore) -> None:
+    def __init__(self, store: StateStore | MemoryStore) -> None:
         self.store = store
         self.index: dict[str, Any] = store.load("cassettes", {"known": [], "next": 1})
         self.id = CURRENT

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from capstan.audio.nr_switch import OFF_FLASH, ON_FLASH, STATE_NAME, NoiseReductionSwitch
+from capstan.cassettes import MemoryStore
 from capstan.intelligence.events import CassetteKnown
-from capstan.intelligence.service import MemoryStore
 from capstan.sim.session import SimSession
 from capstan.sim.wavfile import write_wav
 

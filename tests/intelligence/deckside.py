@@ -16,13 +16,10 @@ GAPS = [(LEADER + 32.0, LEADER + 36.0), (LEADER + 64.0, LEADER + 68.0),
         (LEADER + 104.0, LEADER + 108.0)]
 
 
-def session(out: Path, state: Any = None, **intelligence: Any) -> SimSession:
+def session(out: Path, state: Path | None = None, **intelligence: Any) -> SimSession:
     config = load_config(overrides={"player": {"board": "sim", "state_dir": str(out / "state")},
                                     "intelligence": intelligence})
-    s = SimSession(out, config=config, record_pins=False)
-    if state is not None:
-        s.player.intelligence.attach(state)
-    return s
+    return SimSession(out, config=config, record_pins=False, state_dir=state)
 
 
 def of(s: SimSession, type_: str, **match: Any) -> list[dict[str, Any]]:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capstan.state import StateStore
-
 from .deckside import GAPS, MIXTAPE, of, session
 
 
 def _play_from_the_start(out: Path, state_dir: Path, seconds: float, speed_error: float):
-    s = session(out, state=StateStore(state_dir))
+    s = session(out, state=state_dir)
     s.make_cassette("C46", "II", side_a=MIXTAPE, speed_error=speed_error, insert=False)
     s.run_until(0.5)
     s.deck.insert(s.cassette)  # the user puts it in
@@ -57,7 +55,7 @@ def test_different_music_is_a_new_cassette(tmp_path: Path) -> None:
     burst = rng.standard_normal((48000 * 25, 2)) * 0.1
     burst *= (np.sin(np.arange(len(burst)) / 48000 * 2 * np.pi * 0.7) > 0)[:, None]
     write_wav(other, burst.astype(np.float32), 48000)
-    s = session(tmp_path / "two", state=StateStore(state))
+    s = session(tmp_path / "two", state=state)
     s.make_cassette("C46", "I", side_a=other, insert=False)
     try:
         s.run_until(0.5)

@@ -50,10 +50,9 @@ def test_the_meter_reads_the_flutter_and_the_trim_corrects_the_speed(tmp_path: P
 
 
 def test_the_trim_is_kept_for_the_deck(tmp_path: Path) -> None:
-    from capstan.state import StateStore
 
     state = tmp_path / "state"
-    s = session(tmp_path / "one", state=StateStore(state))
+    s = session(tmp_path / "one", state=state)
     s.make_cassette("C60", "I", side_a=_test_tape(tmp_path / "tone.wav", 20.0), speed_error=-0.008)
     try:
         s.run_until(0.5)
@@ -63,7 +62,7 @@ def test_the_trim_is_kept_for_the_deck(tmp_path: Path) -> None:
         assert trim > 0.007
     finally:
         s.close()
-    again = session(tmp_path / "two", state=StateStore(state))
+    again = session(tmp_path / "two", state=state)
     again.make_cassette("C60", "I")
     try:
         again.run_until(0.5)

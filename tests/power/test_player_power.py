@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from capstan.cassettes import CassetteMemory
 from capstan.sim.session import SimSession
 from capstan.state import StateStore
 
@@ -34,11 +34,19 @@ def index(events: list[dict[str, Any]], event: dict[str, Any]) -> int:
     return next(i for i, e in enumerate(events) if e is event)
 
 
+@pytest.fixture
+def stored(tmp_path: Path) -> Iterator[SimSession]:
+    """A session whose player keeps its state on a card (tmp_path/state)."""
+    s = SimSession(tmp_path / "session", state_dir=tmp_path / "state")
+    yield s
+    s.close()
+
+
 def test_critical_during_a_recording_makes_everything_safe_before_the_shutdown(
-        session: SimSession, tmp_path: Path) -> None:
-    store = StateStore(tmp_path / "state", session.player.bus, session.loop)
-    session.player.store = store
-    session.player.cassettes = CassetteMemory(store)  # the TOC the recording writes
+        stored: SimSession, tmp_path: Path) -> None:
+    session = stored
+    store = session.store
+    assert store is not None
     session.make_cassette("C60", position=100.0)
     session.set_line_in(MIXTAPE, at=0.0)
     session.deck.set_battery(30.0, charger=False)

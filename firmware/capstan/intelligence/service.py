@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,27 +32,13 @@ HEARD_AFTER = 0.3  # s after play settles before the head's sound counts (motor 
 # apart; on an auto-reverse mechanism the side the head is turned to.
 
 
-class MemoryStore:
-    """A StateStore that keeps nothing on disk (the simulator without a state directory)."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def load(self, name: str, default: Any) -> Any:
-        return self.data.get(name, default)
-
-    def save(self, name: str, data: Any) -> bool:
-        self.data[name] = data
-        return True
-
-
 class TapeIntelligence:
-    def __init__(self, player: Any, state: Any = None) -> None:
+    def __init__(self, player: Any, memory: CassetteMemory) -> None:
+        """`memory`: the player's one CassetteMemory (the recorder writes its marks there)."""
         self.player, self.loop, self.bus = player, player.loop, player.bus
         self.config = player.config.get("intelligence", {})
         self.rate = player.audio.rate
-        self.state = state
-        self.memory: CassetteMemory | None = None
+        self.memory = memory
         self.leader = float(player.board.description.mechanism.leader)
         self.detector = TrackDetector(self.rate)
         self.search = MusicSearch(self)
@@ -65,22 +50,7 @@ class TapeIntelligence:
         self._unsubscribe: list[Any] = []
 
     # life ------------------------------------------------------------------------
-    def attach(self, state: Any) -> None:
-        """Keep the cassettes in `state` (a StateStore); before start()."""
-        self.state = state
-
     def start(self) -> None:
-        if self.state is None and self.player.board.kind == "pi":
-            from capstan.state import StateStore
-
-            self.state = StateStore(Path(self.player.config["player"]["state_dir"]),
-                                    self.bus, self.loop)
-        shared = getattr(self.player, "cassettes", None)  # the recording's marks go there too
-        if isinstance(shared, CassetteMemory):
-            self.memory = shared
-        else:
-            store = self.state if self.state is not None else MemoryStore()
-            self.memory = self.player.cassettes = CassetteMemory(store)
         self._was_empty = self.player.deck.state == tp.State.NO_CASSETTE
         self.meter.restore_deck_trim()
         self.digitizer.start()

@@ -6,7 +6,8 @@ power-off. It runs a `PowerService` on the bus with the LED, keeps the service's
 (wired, bluetooth, recording) on what the player does, answers `can_finish` for the
 recording, and on a critical battery runs the `safe_stop()` and then powers off:
 `systemctl poweroff` on the Pi; on the simulated board only the `shutdown` event,
-unless the simulator sets `power_off` (the session ends the run there).
+unless the player is given its own `power_off` (the simulator's session ends the run
+there, the simulated daemon ends).
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from capstan.analysis.tracks import TrackDetector
+from capstan.cassettes import CassetteMemory
 from capstan.deck import transport as tp
-from capstan.deck.toc import TrackList
 from capstan.devices import leds as lp
 from capstan.events import Refused
 from capstan.recording.events import RecordChanged, RecordLevelReport, TrackMarked
@@ -50,25 +50,10 @@ SYNC_PATTERN = lp.blink(0.5, duty=0.2)
 START_KEYS = ("press",)
 
 
-class VolatileMemory:
-    """A TOC kept in memory only (a player without a state store: the simulator's default)."""
-
-    def __init__(self) -> None:
-        self.toc = TrackList()
-
-    def add_mark(self, side: str, position: float, source: str) -> bool:
-        return self.toc.add_mark(side, position, source)
-
-    def save(self) -> bool:
-        return True
-
-    def inserted(self) -> None:
-        self.toc = TrackList()
-
-
 class Recorder:
-    def __init__(self, player: Any, state: Any = None) -> None:
-        """`state`: a StateStore for the cassettes' TOCs (CassetteMemory); None: in memory."""
+    def __init__(self, player: Any, memory: CassetteMemory) -> None:
+        """`memory`: the player's one CassetteMemory, whose TOC the recording's marks go to
+        (the tape intelligence starts a fresh TOC when a cassette goes in)."""
         self.player, self.loop, self.bus = player, player.loop, player.bus
         audio = player.audio
         self.rate = audio.rate
@@ -76,9 +61,7 @@ class Recorder:
         self.feed = RecordFeed(self.rate, audio.capture.channels, self.loop.time,
                                block_start=lambda: getattr(audio.capture, "block_start", None))
         self.feed.listen = self._listen
-        self.state = state
-        self.memory: Any = VolatileMemory()  # the shared CassetteMemory once started
-        self._owns_memory = True
+        self.memory = memory
         self.leader = float(player.board.description.mechanism.leader)
         self.side: str | None = None  # None: the side facing the head (the transport's)
         self.armed = self.sync = False
@@ -96,19 +79,9 @@ class Recorder:
         self._run_start_marked = False
         self._clips_told = 0
         self._unsubscribe: list[Any] = []
-        self._new_cassette = False
 
     # life ------------------------------------------------------------------
     def start(self) -> None:
-        """After the tape intelligence: the cassette's TOC (`player.cassettes`) is shared."""
-        shared = getattr(self.player, "cassettes", None)
-        if shared is not None:
-            self.memory = shared  # its owner starts a fresh TOC when a cassette goes in
-            self._owns_memory = False
-        elif self.state is not None:
-            from capstan.cassettes import CassetteMemory
-
-            self.memory = self.player.cassettes = CassetteMemory(self.state)
         self._unsubscribe = [self.bus.subscribe(self._transport, "transport"),
                              self.bus.subscribe(self._tape_type, "tape_type")]
         self._tick_timer = self.loop.call_later(TICK, self._tick)
@@ -328,12 +301,7 @@ class Recorder:
             return
         if state == tp.State.NO_CASSETTE:
             self.armed = self.sync = False
-            self._new_cassette = True
             self.side = None
-        elif state == tp.State.STOPPED and self._new_cassette:
-            self._new_cassette = False
-            if self._owns_memory:
-                self.memory.inserted()  # a memory of its own: a new cassette, a new TOC
         if not self.armed:
             self._insert(False)
 

@@ -22,12 +22,7 @@ def run_in_simulator(args: argparse.Namespace, plan: Any) -> int:
         probe_wav(args.line_in)  # a WavError (exit 2) before anything is written
     writable(out, "--sim", "directory")
     replaceable(out, "--sim")
-    s = SimSession(out, record_pins=False)
-    if args.state:
-        from capstan.cassettes import CassetteMemory
-        from capstan.state import StateStore
-
-        s.player.cassettes = CassetteMemory(StateStore(Path(args.state), s.player.bus))
+    s = SimSession(out, record_pins=False, state_dir=Path(args.state) if args.state else None)
     s.player.bus.subscribe(lambda t, e: print_event({"t": round(t, 3), **e.to_dict()}), *TOLD)
     refused = False
     try:

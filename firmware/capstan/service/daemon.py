@@ -100,9 +100,9 @@ class Daemon:
             self.board, self.config, self.loop, self.bus, state=self.state,
             load_counter=lambda: self.state.load("counter", None),
             save_counter=lambda data: self.state.save_soon("counter", data,
-                                                           COUNTER_SAVE_INTERVAL))
-        if self.board.kind == "sim":  # no machine to switch off: the daemon ends instead
-            self.player.power.power_off = stop.set
+                                                           COUNTER_SAVE_INTERVAL),
+            # no machine to switch off on the simulated board: the daemon ends instead
+            power_off=stop.set if self.board.kind == "sim" else None)
         self.control = ControlServer(self.player, self.socket_path, group=self.socket_group,
                                      extra_status=self.status)
         await self.control.start()

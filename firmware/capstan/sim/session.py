@@ -15,10 +15,12 @@ from capstan.app import Player
 from capstan.board import Board, open_board
 from capstan.board.description import BoardDescription, load_board
 from capstan.config import load_config
+from capstan.events import EventBus
 from capstan.sim.cassette import Cassette
 from capstan.sim.clock import SimulatedTimeLoop
 from capstan.sim.deck import SimDeck
 from capstan.sim.wavfile import read_wav
+from capstan.state import StateStore
 
 TAP = 0.1  # s a tapped button stays down
 
@@ -26,7 +28,9 @@ TAP = 0.1  # s a tapped button stays down
 class SimSession:
     def __init__(self, out_dir: Path, seed: int = 0, board: BoardDescription | None = None,
                  config: dict[str, Any] | None = None, period: int | None = None,
-                 record_pins: bool = True) -> None:
+                 record_pins: bool = True, state_dir: Path | None = None) -> None:
+        """`state_dir`: where the player keeps its settings and cassettes (a StateStore on
+        the session's loop); None: in memory, forgotten with the session."""
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.description = board or load_board()
@@ -39,9 +43,12 @@ class SimSession:
         self.cassette: Cassette | None = None
         self.board: Board = open_board("sim", self.description, self.loop, self.period,
                                        jack_wav=self.out_dir / "jack.wav", deck=self.deck)
-        self.player = Player(self.board, self.config, self.loop)
+        # a critical battery ends the run
+        bus = EventBus(self.loop.time)
+        self.store = StateStore(state_dir, bus, self.loop) if state_dir is not None else None
+        self.player = Player(self.board, self.config, self.loop, bus, state=self.store,
+                             power_off=self._power_off)
         self.player.bus.subscribe(lambda t, e: self.log(e.to_dict()))
-        self.player.power.power_off = self._power_off  # a critical battery ends the run
         self.powered_off: float | None = None
         self._run_end: asyncio.Future[None] | None = None
         self.bluetooth: Any = None  # a sim.bluez.world.BluetoothWorld with add_headphones()
