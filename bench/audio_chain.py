@@ -78,7 +78,7 @@ import time
 t0 = time.perf_counter()
 import resource, sys, tempfile
 from pathlib import Path
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 s = SimSession(Path(tempfile.mkdtemp()) / "bench", record_pins=False)
 s.make_cassette("C60", "II")
 s.start()

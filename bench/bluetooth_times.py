@@ -91,8 +91,8 @@ def through_the_daemons(seeds: int = 5) -> list[float]:
     import tempfile
     from pathlib import Path
 
-    from capstan.sim.bluez.world import unavailable
-    from capstan.sim.session import SimSession
+    from capstan.harness.session import SimSession
+    from capstan.harness.world import unavailable
 
     if (why := unavailable()) is not None:
         print(f"through the daemons: skipped: {why}")

@@ -22,9 +22,9 @@ from pathlib import Path
 async def measure(presses: int, spacing: float) -> tuple[list[float], int]:
     from capstan.app import Player
     from capstan.board import open_board
-    from capstan.board.description import load_board
     from capstan.config import load_config
     from capstan.devices.buttons import BUTTON_DEBOUNCE
+    from capstan.hardware.description import load_board
     from capstan.sim.cassette import Cassette
     from capstan.sim.deck import SimDeck
 

@@ -282,9 +282,9 @@ class DeckCredit:
 
 async def _child(work: Path, minutes: float, credit: str | None = None) -> dict[str, Any]:
     from capstan.board import open_board
-    from capstan.board.description import load_board
     from capstan.config import load_config
     from capstan.devices.buttons import BUTTON_DEBOUNCE
+    from capstan.hardware.description import load_board
     from capstan.recording.plan import plan_mixtape
     from capstan.service.daemon import Daemon
     from capstan.sim.cassette import Cassette

@@ -1,7 +1,7 @@
 """Headphone button -> motor: the latency of the AVRCP remote, in simulated time.
 
 The whole player runs in simulated time with its Bluetooth against the private
-dbus-daemon, the BlueZ mock and the real BlueALSA (capstan.sim.bluez.world), as
+dbus-daemon, the BlueZ mock and the real BlueALSA (capstan.harness.world), as
 `capstan sim` does. The headphones are paired with a PAIR hold; then their
 buttons are pressed as BlueZ delivers them (the mock's AvrcpPassThrough calls the
 player's MPRIS method), over and over: play, pause, play, stop, next, stop. The
@@ -36,8 +36,8 @@ SPACING = 3.0  # simulated s between presses: every ramp settles
 
 
 def measure(cycles: int) -> tuple[dict[str, list[float]], list[float], str | None]:
-    from capstan.sim.bluez.world import AVRCP_OPERATION, unavailable
-    from capstan.sim.session import SimSession
+    from capstan.harness.session import SimSession
+    from capstan.harness.world import AVRCP_OPERATION, unavailable
 
     why = unavailable()
     if why is not None:

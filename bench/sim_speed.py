@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 
 ROOT = Path(__file__).resolve().parents[1]
 

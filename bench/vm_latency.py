@@ -103,7 +103,7 @@ def main() -> int:
     args = parser.parse_args()
     from tests.vm.rig import BOARD_FILE
 
-    from capstan.board.description import load_board
+    from capstan.hardware.description import load_board
 
     d = load_board(BOARD_FILE)
     header = Header()

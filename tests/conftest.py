@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from capstan.board.description import DEFAULT_PATH, BoardDescription, load_board, parse_board
-from capstan.sim.session import SimSession
+from capstan.hardware.description import DEFAULT_PATH, BoardDescription, load_board, parse_board
+from capstan.harness.session import SimSession
 
 # Hypothesis times its examples and their generation on the wall clock; on a machine that
 # is busy those limits fail good tests. Properties are asserted, never speed (bench/ does).

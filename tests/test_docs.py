@@ -202,8 +202,8 @@ def _blinks(flash: tuple[object, float]) -> int:
 
 
 def test_the_blinks_the_guide_counts_are_the_ones_the_leds_make() -> None:
-    from capstan.app import REFUSED_FLASH
     from capstan.audio.nr_switch import OFF_FLASH, ON_FLASH
+    from capstan.devices.leds import REFUSED_FLASH
 
     guide = (ROOT / "docs" / "guide.md").read_text()
     refused = NUMBER_WORDS[_blinks(REFUSED_FLASH)]

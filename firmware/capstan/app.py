@@ -69,7 +69,6 @@ STATUS_PATTERN = {
     tp.State.RECORD_PAUSED: lp.breathe(2.0), tp.State.EJECTING: lp.blink(1.0, duty=0.2),
 }
 REC_PATTERN = {tp.State.RECORDING: lp.ON, tp.State.RECORD_PAUSED: lp.blink(1.0)}
-REFUSED_FLASH = (lp.blink(0.12), 0.6)  # five quick blinks of the status LED
 FAULT_PATTERN = lp.blink(0.2, duty=0.5)  # status and REC together: a tape-eating stop
 
 
@@ -288,8 +287,8 @@ class Player:
         if button not in self.buttons:
             raise ValueError(f"unknown button {button!r} (buttons: {', '.join(self.buttons)})")
         now = self.loop.time()
-        self.panel._change(button, True, now)
-        self.panel._change(button, False, now)
+        self.panel.contact(button, True, now)
+        self.panel.contact(button, False, now)
 
     def _by_hand(self, button: str) -> bool:
         """A transport button asked for on a mechanism moved by its keys (it has none):
@@ -306,8 +305,8 @@ class Player:
         if button not in self.buttons:
             raise ValueError(f"unknown button {button!r} (buttons: {', '.join(self.buttons)})")
         down = self.loop.time()
-        self.panel._change(button, True, down)
-        return self.loop.call_later(seconds, self.panel._change, button, False, down + seconds)
+        self.panel.contact(button, True, down)
+        return self.loop.call_later(seconds, self.panel.contact, button, False, down + seconds)
 
     def command(self, button: str, gesture: str = "press") -> None:
         """Drive the transport as a press (or a "long" hold) of `button` would, without a
@@ -395,7 +394,7 @@ class Player:
                 self.mechanism.set_mode(cmd.mode, cmd.side)
             elif isinstance(cmd, tp.Refuse):
                 self.bus.publish(Refused(cmd.action, cmd.reason))
-                self.led_players["status"].flash(*REFUSED_FLASH)
+                self.led_players["status"].flash(*lp.REFUSED_FLASH)
             elif isinstance(cmd, tp.Skip):
                 self.bus.publish(SkipRequested(cmd.direction))
             elif isinstance(cmd, tp.AtStart):

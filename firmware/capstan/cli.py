@@ -19,7 +19,7 @@ from capstan.errors import CapstanError, ConfigError
 
 COMMAND_MODULES = (
     "capstan.run_cli",          # run
-    "capstan.sim.cli",          # sim
+    "capstan.harness.cli",      # sim
     "capstan.control.cli",      # status, press, hold, pair, events
     "capstan.selftest",         # selftest
     "capstan.analysis.cli",     # analyze

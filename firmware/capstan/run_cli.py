@@ -42,9 +42,9 @@ def state_dir_for(config: dict[str, dict[str, Any]], given: str | None = None) -
 
 def _run(args: argparse.Namespace) -> int:
     from capstan.board import open_board
-    from capstan.board.description import load_board
     from capstan.config import load_config
     from capstan.control.paths import daemon_socket
+    from capstan.hardware.description import load_board
     from capstan.service.daemon import Daemon
     from capstan.service.notify import Notifier
 
@@ -101,7 +101,7 @@ async def _no_hardware(exc: BoardError, description: Any, notifier: Any) -> None
     """The Pi board did not open: say part by part what is missing, then stop for good
     (EXIT_NO_HARDWARE; the unit does not restart on it). Re-raises `exc` if every part
     opens on its own: then it was not missing hardware."""
-    from capstan.board.census import HardwareMissing, take_census
+    from capstan.service.census import HardwareMissing, take_census
 
     report = await asyncio.to_thread(take_census, description)
     if not report.critical:
@@ -127,8 +127,8 @@ def _sim_cassette(spec: str, description: Any, state_dir: Path) -> Any:
 
 def _safe_outputs(args: argparse.Namespace) -> int:
     """Drive every mechanism output low, from a fresh process (the daemon may have crashed)."""
-    from capstan.board.description import load_board
     from capstan.config import load_config
+    from capstan.hardware.description import load_board
 
     overrides = {"player": {"board": args.board}} if args.board else None
     config = load_config(args.config, overrides)

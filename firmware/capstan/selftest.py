@@ -284,8 +284,8 @@ def _run(args: argparse.Namespace) -> int:
     import json
 
     from capstan.board import open_board
-    from capstan.board.description import load_board
     from capstan.config import load_config
+    from capstan.hardware.description import load_board
     from capstan.run_cli import state_dir_for
 
     overrides = {"player": {"board": args.board}} if args.board else None

@@ -12,7 +12,7 @@ import pytest
 
 from capstan.audio.noise_reduction import Encoder
 from capstan.audio.nr_measure import run_blocks
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 from capstan.sim.wavfile import read_wav, write_wav
 
 RATE = 48000
@@ -84,7 +84,7 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
     plain, encoded = tmp / "plain.wav", tmp / "encoded.wav"
     write_wav(plain, music, RATE)
     # the encoder at the board's reference level: what a mixtape recorded with NR holds
-    from capstan.board.description import load_board
+    from capstan.hardware.description import load_board
 
     reference = load_board().nr.reference_dbfs
     write_wav(encoded, run_blocks(Encoder(RATE, 2, reference), music), RATE)

@@ -10,8 +10,8 @@ import numpy as np
 
 from capstan.audio.nr_switch import OFF_FLASH, ON_FLASH, STATE_NAME, NoiseReductionSwitch
 from capstan.cassettes import MemoryStore
+from capstan.harness.session import SimSession
 from capstan.intelligence.events import CassetteKnown
-from capstan.sim.session import SimSession
 from capstan.sim.wavfile import write_wav
 
 RATE = 48000

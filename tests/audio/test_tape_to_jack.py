@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from capstan.harness.runner import run_scenario
+from capstan.harness.scenario import load_scenario
+from capstan.harness.session import SimSession
 from capstan.sim.cassette import HISS_DBFS
-from capstan.sim.runner import run_scenario
-from capstan.sim.scenario import load_scenario
-from capstan.sim.session import SimSession
 from capstan.sim.wavfile import read_wav, write_wav
 
 from .fakes import RATE, largest_step
@@ -69,7 +69,7 @@ def test_a_tone_on_tape_reaches_the_jack(tmp_path: Path, tape: str) -> None:
 
 
 def test_no_clicks_around_transport_changes_and_output_switches(tmp_path: Path) -> None:
-    from capstan.board.simulated import SimPlayback
+    from capstan.sim.board import SimPlayback
 
     session = SimSession(tmp_path / "s")
     try:

@@ -10,14 +10,14 @@ import pytest
 from dbus_fast import BusType
 from dbus_fast.aio import MessageBus
 
-from capstan.sim.bluez.daemons import (
+from capstan.harness.bluez.daemons import (
     Daemon,
     start_bluealsa,
     start_bluez_mock,
     start_bus,
     stop_process,
 )
-from capstan.sim.bluez.mock import BluezMock
+from capstan.harness.bluez.mock import BluezMock
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from dbus_fast.aio import MessageBus
 from capstan.bluetooth.reconnect import Backoff
 from capstan.bluetooth.service import BluetoothConfig, HeadphonesService
 from capstan.events import EventBus
-from capstan.sim.bluez.mock import BluezMock
+from capstan.harness.bluez.mock import BluezMock
 
 QUICK = BluetoothConfig(dwell=0.2, backoff=Backoff(first=0.05, ceiling=0.2))
 

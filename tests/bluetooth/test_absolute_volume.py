@@ -9,7 +9,7 @@ import pytest
 
 from capstan.bluetooth import defs
 from capstan.bluetooth.bluez import call
-from capstan.sim.bluez.mock import a2dp_stream
+from capstan.harness.bluez.mock import a2dp_stream
 
 from .harness import rig, until
 

@@ -10,7 +10,7 @@ from dbus_fast import Variant
 
 from capstan.bluetooth import defs
 from capstan.bluetooth.bluez import BluetoothError
-from capstan.sim.bluez.mock import ADAPTER, HCI
+from capstan.harness.bluez.mock import ADAPTER, HCI
 
 from .harness import rig, until
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from capstan.bluetooth.playback import BlueAlsaPlayback
-from capstan.sim.bluez.mock import a2dp_stream
+from capstan.harness.bluez.mock import a2dp_stream
 
 from .harness import rig, until
 from .sbc import decode_sbc, sbc_payload

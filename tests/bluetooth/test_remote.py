@@ -18,10 +18,10 @@ from dbus_fast import Message, MessageType
 from capstan.bluetooth import defs
 from capstan.bluetooth.bluez import call, plain
 from capstan.deck.toc import TrackList
-from capstan.sim.bluez.mock import HCI
-from capstan.sim.runner import run_scenario
-from capstan.sim.scenario import load_scenario
-from capstan.sim.session import SimSession
+from capstan.harness.bluez.mock import HCI
+from capstan.harness.runner import run_scenario
+from capstan.harness.scenario import load_scenario
+from capstan.harness.session import SimSession
 from capstan.sim.wavfile import write_wav
 
 pytestmark = pytest.mark.integration

@@ -1,7 +1,7 @@
 """The whole player in simulated time with Bluetooth headphones (capstan sim's path).
 
 The firmware's HeadphonesService runs against a private dbus-daemon, the BlueZ
-mock and real BlueALSA (capstan.sim.bluez.world); the user's hands press the
+mock and real BlueALSA (capstan.harness.world); the user's hands press the
 simulated panel. Nothing here waits on the wall clock for its logic.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capstan.sim.runner import run_scenario
-from capstan.sim.scenario import load_scenario
-from capstan.sim.session import SimSession
+from capstan.harness.runner import run_scenario
+from capstan.harness.scenario import load_scenario
+from capstan.harness.session import SimSession
 from capstan.sim.wavfile import read_wav, write_wav
 
 pytestmark = pytest.mark.integration

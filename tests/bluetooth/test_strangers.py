@@ -8,7 +8,7 @@ import random
 import pytest
 
 from capstan.bluetooth import defs
-from capstan.sim.bluez.mock import PHONE_CLASS
+from capstan.harness.bluez.mock import PHONE_CLASS
 
 from .harness import rig, until
 

@@ -16,9 +16,9 @@ import tomli_w
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capstan.board.description import DEFAULT_PATH, MECHANISM_RANGES, parse_board
 from capstan.cli import main
 from capstan.errors import BoardFileError, ConfigError
+from capstan.hardware.description import DEFAULT_PATH, MECHANISM_RANGES, parse_board
 
 RAW = tomllib.loads(DEFAULT_PATH.read_text())
 

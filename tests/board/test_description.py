@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from capstan.board.description import DEFAULT_PATH, load_board, parse_board
 from capstan.board.wiring import update_readme
 from capstan.errors import BoardError
+from capstan.hardware.description import DEFAULT_PATH, load_board, parse_board
 
 RAW = tomllib.loads(DEFAULT_PATH.read_text())
 

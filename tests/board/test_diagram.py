@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from capstan.board.description import DEFAULT_PATH, WIRE_KINDS, load_board, parse_board
 from capstan.board.diagram import HEX, update_svg, wiring_svg
 from capstan.board.wiring import HEADER_PIN
 from capstan.errors import BoardError
+from capstan.hardware.description import DEFAULT_PATH, WIRE_KINDS, load_board, parse_board
 
 ROOT = Path(__file__).resolve().parents[2]
 SVG = ROOT / "hardware" / "wiring.svg"

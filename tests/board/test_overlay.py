@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from capstan.board.description import load_board
+from capstan.hardware.description import load_board
 
 ROOT = Path(__file__).resolve().parents[2]
 DTS = ROOT / "hardware" / "overlays" / "capstan-i2s.dts"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from capstan.board.description import DEFAULT_PATH, parse_board
 from capstan.errors import BoardFileError
+from capstan.hardware.description import DEFAULT_PATH, parse_board
 
 RAW = tomllib.loads(DEFAULT_PATH.read_text())
 
@@ -103,7 +103,7 @@ def test_the_pins_of_a_profile_are_its_own_and_the_freed_parts_are_not_opened(
     from gpiozero.pins.mock import MockFactory, MockPWMPin
 
     from capstan.board import open_gpio
-    from capstan.board.profiles import FREES
+    from capstan.hardware.profiles import FREES
     from capstan.sim.clock import SimulatedTimeLoop
 
     class Factory(MockFactory):

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from capstan.board.protocols import PwmOut
 from capstan.chips.pca9685 import PCA9685, LedChannel, LedDriver
 from capstan.chips.register import ChipNotFound, ChipRangeError
+from capstan.hardware.protocols import PwmOut
 from capstan.sim.chips.pca9685 import PCA9685Model
 from capstan.sim.i2c import SimI2CBus
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from capstan.board.description import BoardDescription
 from capstan.deck.counter import TapeCounter
 from capstan.deck.transport import Mode
 from capstan.devices.reels import Reels
 from capstan.devices.tachometer import ReelTachometer
+from capstan.hardware.description import BoardDescription
 from capstan.sim.cassette import Cassette
 from capstan.sim.mechanism import TapeMotion
 

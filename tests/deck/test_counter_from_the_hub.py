@@ -2,9 +2,9 @@
 
 import pytest
 
-from capstan.board.description import load_board
 from capstan.deck.counter import TapeCounter
 from capstan.deck.pack import geometries
+from capstan.hardware.description import load_board
 
 
 @pytest.mark.parametrize("length", ["C46", "C60", "C90", "C120"])

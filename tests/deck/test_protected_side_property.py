@@ -6,8 +6,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capstan.board.profiles import CAPABILITIES
 from capstan.deck import transport as tp
+from capstan.hardware.capabilities import REVERSE_MODES
+from capstan.hardware.profiles import CAPABILITIES
 
 BUTTON = st.builds(tp.Press, st.sampled_from(tp.TRANSPORT_BUTTONS),
                    st.sampled_from(("press", "long")))
@@ -21,7 +22,7 @@ EVENT = st.one_of(BUTTON, KEYS, OTHER, TAB, st.just(tp.Press("play", "long")),
 
 
 @settings(max_examples=300)
-@given(profile=st.sampled_from(sorted(CAPABILITIES)), reverse=st.sampled_from(tp.REVERSE_MODES),
+@given(profile=st.sampled_from(sorted(CAPABILITIES)), reverse=st.sampled_from(REVERSE_MODES),
        tab_a=st.booleans(), tab_b=st.booleans(), events=st.lists(EVENT, max_size=40))
 def test_a_protected_side_never_records(profile: str, reverse: str, tab_a: bool, tab_b: bool,
                                         events: list) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from capstan.board.description import BoardDescription
 from capstan.deck.rotation import position_from_turns
+from capstan.hardware.description import BoardDescription
 from capstan.sim import crp42602y as part
 from capstan.sim.crp42602y import Crp42602y, Function
 

@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from capstan.board.profiles import CAPABILITIES
 from capstan.deck import transport as tp
 from capstan.deck.transport import Deck, Keys, Mode, Press, State, TapeStopped
+from capstan.hardware.capabilities import REVERSE_MODES
+from capstan.hardware.profiles import CAPABILITIES
 
 CRP = CAPABILITIES["crp42602y"]
 HAND = CAPABILITIES["mechanical"]
@@ -92,7 +93,7 @@ def test_a_tab_change_on_the_other_side_does_not_stop_the_recording() -> None:
     assert deck.state == State.STOPPED
 
 
-@pytest.mark.parametrize("reverse", tp.REVERSE_MODES)
+@pytest.mark.parametrize("reverse", REVERSE_MODES)
 def test_a_recording_at_the_end_of_side_a_goes_on_on_side_b(reverse: str) -> None:
     deck, cmds = run(crp(reverse), tp.Chord(), TapeStopped("end"))
     assert (deck.state, deck.side, deck.tab, deck.direction) == (

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from capstan.board.description import BoardDescription
 from capstan.deck.pack import geometries
 from capstan.deck.turn_counter import PLAY_WINDOW, TurnCounter
+from capstan.hardware.description import BoardDescription
 
 PPT = 8
 

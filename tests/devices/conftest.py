@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from capstan.board.description import BoardDescription
 from capstan.board.gpio import GpioInput
 from capstan.devices.buttons import BUTTON_DEBOUNCE, Buttons, Gesture
 from capstan.devices.debounce import DebouncedInput
+from capstan.hardware.description import BoardDescription
 from capstan.sim.clock import SimulatedTimeLoop
 from capstan.sim.pins import SimFactory
 

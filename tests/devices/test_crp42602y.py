@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from capstan.board.description import BoardDescription
-from capstan.board.profiles import ProfileTable
 from capstan.deck.transport import Mode
 from capstan.devices.crp42602y import Crp42602yMechanism, function_pulls, gear_for
+from capstan.hardware.description import BoardDescription
+from capstan.hardware.profiles import ProfileTable
 from capstan.sim.clock import SimulatedTimeLoop
 from capstan.sim.crp42602y import Crp42602y, Function
 

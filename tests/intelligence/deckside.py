@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from capstan.config import load_config
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 
 MEDIA = Path(__file__).resolve().parents[2] / "examples" / "media"
 MIXTAPE = MEDIA / "demo-mixtape.wav"

@@ -111,8 +111,8 @@ def test_stop_during_a_search_cancels_it(tmp_path: Path) -> None:
 
 
 def test_the_example_scenario(tmp_path: Path) -> None:
-    from capstan.sim.runner import run_scenario
-    from capstan.sim.scenario import load_scenario
+    from capstan.harness.runner import run_scenario
+    from capstan.harness.scenario import load_scenario
 
     examples = Path(__file__).resolve().parents[2] / "examples"
     report = run_scenario(load_scenario(examples / "search-next-track.toml"), tmp_path / "out")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from capstan.board.description import BoardDescription
+from capstan.hardware.description import BoardDescription
 from capstan.sim.cassette import Cassette
 
 

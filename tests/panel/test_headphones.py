@@ -61,7 +61,7 @@ def test_h_then_hold_pair_connects_the_headphones_and_the_sound_follows(
 
 def test_without_the_daemons_the_area_says_why(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("capstan.sim.bluez.world.unavailable",
+    monkeypatch.setattr("capstan.harness.world.unavailable",
                         lambda: "dbus-daemon is not installed")
     app = panel(tmp_path)
 

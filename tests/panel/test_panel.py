@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from panel_pilot import SIZE, run, until
 
-from capstan.board.description import BoardDescription
+from capstan.hardware.description import BoardDescription
 from capstan.panel import run_live
 from capstan.panel.app import HELP, KEYS, PanelApp
 from capstan.panel.widgets import CassetteWindow, Headphones, Meters, Power, Transport
@@ -215,7 +215,7 @@ def test_on_a_mechanism_moved_by_hand_the_keys_latch_and_show(
     import tomli_w
     from textual.widgets import Button
 
-    from capstan.board.description import DEFAULT_PATH
+    from capstan.hardware.description import DEFAULT_PATH
 
     raw = copy.deepcopy(tomllib.loads(DEFAULT_PATH.read_text()))
     raw["mechanism"]["profile"] = "mechanical"

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capstan.board.description import BoardDescription
 from capstan.errors import ConfigError
+from capstan.hardware.description import BoardDescription
 from capstan.panel.shelf import Shelf, default_data_dir
 from capstan.sim.wavfile import write_wav
 

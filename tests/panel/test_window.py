@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from capstan.board.description import BoardDescription
+from capstan.hardware.description import BoardDescription
 from capstan.panel.window import Reel, ReelSpin, draw_window
 from capstan.sim.cassette import Cassette
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from capstan.board.description import BoardDescription, load_board
 from capstan.chips.pca9685 import LedDriver
 from capstan.events import EventBus
+from capstan.hardware.description import BoardDescription, load_board
 from capstan.power.config import PowerConfig
 from capstan.power.service import PowerService
 from capstan.sim.chips import PowerModels, attach_power_models

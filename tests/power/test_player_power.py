@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 from capstan.state import StateStore
 
 MIXTAPE = Path(__file__).resolve().parents[2] / "examples" / "media" / "demo-mixtape.wav"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from capstan.sim.runner import run_scenario
-from capstan.sim.scenario import load_scenario
+from capstan.harness.runner import run_scenario
+from capstan.harness.scenario import load_scenario
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from capstan.board.description import load_board
+from capstan.hardware.description import load_board
+from capstan.power import update_check
 from capstan.power.update_check import board_power_check, power_check_for, power_ok_on
 from capstan.sim.chips import attach_power_models
 from capstan.sim.i2c import SimI2CBus
-from capstan.update import power as update_power
 
 BOARD = load_board()
 GAUGE, CHARGER = BOARD.i2c["fuel_gauge"].address, BOARD.i2c["charger"].address
@@ -76,13 +76,13 @@ def test_the_check_handed_to_the_installer_reads_the_board_when_called() -> None
     assert reads == []  # nothing is read before the installer asks
     assert power_ok() is False and reads == ["low"]
     assert board_power_check(lambda: bus_with(10.0, True))() is True
-    assert update_power.power_ok() is True  # the default check reads nothing
+    assert update_check.power_ok() is True  # the default check reads nothing
 
 
 def test_an_install_into_another_root_reads_no_chip(tmp_path: Path) -> None:
-    assert power_check_for(tmp_path) is update_power.power_ok
+    assert power_check_for(tmp_path) is update_check.power_ok
     on_player = power_check_for(Path("/"))
-    assert on_player is not update_power.power_ok and callable(on_player)
+    assert on_player is not update_check.power_ok and callable(on_player)
 
 
 def test_no_i2c_bus_allows_the_install() -> None:

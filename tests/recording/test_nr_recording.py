@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 from capstan.sim.wavfile import read_wav, write_wav
 from recording.music import RATE
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 from capstan.sim.wavfile import read_wav, write_wav
 from recording.music import RATE, silence, song
 from recording.test_mixtape import align, on_tape, sound_spans

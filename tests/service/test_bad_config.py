@@ -142,7 +142,7 @@ def test_property_a_number_is_taken_only_in_its_range(
 
 def test_docs_configuration_lists_what_every_key_accepts() -> None:
     from capstan import schema as sc
-    from capstan.board.description import MECHANISM_RANGES
+    from capstan.hardware.description import MECHANISM_RANGES
 
     page = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
     rows = {line.split("|")[1].strip().strip("`"): line for line in page.splitlines()

@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 from capstan.board import open_board
-from capstan.board.description import load_board
 from capstan.config import load_config
+from capstan.hardware.description import load_board
 from capstan.service.daemon import Daemon
 from capstan.service.notify import Notifier
 from capstan.sim.cassette import Cassette

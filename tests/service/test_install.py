@@ -11,6 +11,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from capstan.update.pack import build_firmware_wheel
+
 ROOT = Path(__file__).resolve().parents[2]
 DISTRO_MAIN = b"# BlueZ's main.conf as the distribution ships it\n[General]\n#Name = BlueZ\n"
 DISTRO_INPUT = b"# BlueZ's input.conf as the distribution ships it\n[General]\n#IdleTimeout=0\n"
@@ -145,14 +147,8 @@ def make_slot(tree: Path, work: Path) -> Path:
     """Slot a as tools/install builds it: a venv over Debian's python3 with the firmware's
     wheel installed (built offline from this checkout); its dependencies are taken from the
     environment running the tests (a .pth), since the tests run without a network."""
-    src = work / "src"
-    shutil.copytree(ROOT / "firmware", src / "firmware",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("setup.cfg", "pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, src / name)
+    build_firmware_wheel(ROOT, work / "wheel", timeout=300)
     pip = [sys.executable, "-m", "pip"]
-    subprocess.run([*pip, "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-                    "-w", str(work / "wheel"), str(src)], check=True, timeout=300)
     slot = tree / "opt" / "capstan" / "slots" / "a"
     subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(slot)], check=True,
                    timeout=120)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from capstan.board.census import EXIT_NO_HARDWARE
+from capstan.service.census import EXIT_NO_HARDWARE
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_BUS = 29  # the highest but two the board file takes: no PC or Pi has it

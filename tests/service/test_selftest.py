@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from capstan.cli import main
+from capstan.harness.session import SimSession
 from capstan.selftest import run_selftest
 from capstan.sim.i2c import RegisterModel
-from capstan.sim.session import SimSession
 
 
 def selftest(session: SimSession, **kw: Any) -> Any:
@@ -119,7 +119,7 @@ def test_the_crp42602y_board_drives_its_solenoid_line_off_and_leaves_the_motor_t
     import copy
     import tomllib
 
-    from capstan.board.description import DEFAULT_PATH, parse_board
+    from capstan.hardware.description import DEFAULT_PATH, parse_board
 
     raw = copy.deepcopy(tomllib.loads(DEFAULT_PATH.read_text()))
     raw["mechanism"]["profile"] = "crp42602y"

@@ -58,7 +58,7 @@ class Systemd:
 class Rig:
     def __init__(self, tmp: Path, selftest: Any = run_selftest) -> None:
         self.loop = SimulatedTimeLoop()
-        from capstan.board.description import load_board
+        from capstan.hardware.description import load_board
 
         description = load_board()
         self.deck = SimDeck(description, self.loop)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from capstan.cli import main
 from capstan.errors import ConfigError
-from capstan.sim.scenario import MAX_UNTIL, parse_scenario
+from capstan.harness.scenario import MAX_UNTIL, parse_scenario
 
 
 def snapshot(directory: Path) -> dict[str, tuple[int, float]]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capstan.sim.runner import run_scenario
-from capstan.sim.scenario import load_scenario
+from capstan.harness.runner import run_scenario
+from capstan.harness.scenario import load_scenario
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -12,8 +12,8 @@ import pytest
 from analysis.synth import RATE, song
 
 from capstan.cli import main
-from capstan.sim.runner import run_scenario
-from capstan.sim.scenario import load_scenario
+from capstan.harness.runner import run_scenario
+from capstan.harness.scenario import load_scenario
 from capstan.wavfile import write_wav
 
 

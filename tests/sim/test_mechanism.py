@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 
 
 def expected_edge_rate(session: SimSession, seconds_on_reel: float) -> float:

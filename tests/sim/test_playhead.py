@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from capstan.board.description import load_board
+from capstan.hardware.description import load_board
 from capstan.sim.clock import SimulatedTimeLoop
 from capstan.sim.deck import SimDeck
 

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from capstan.board.description import BoardDescription
 from capstan.deck.transport import Chord, State
+from capstan.hardware.description import BoardDescription
+from capstan.harness.profile_deck import ProfileDeck, Walkman
 from capstan.sim.crp42602y import Crp42602y
-from capstan.sim.profile_deck import ProfileDeck, Walkman
 
 SIDE = 60.0  # s of tape per side: short, so that a test plays whole sides
 

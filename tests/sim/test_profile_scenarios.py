@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from capstan.errors import ConfigError
-from capstan.sim.runner import run_scenario
-from capstan.sim.scenario import parse_scenario
+from capstan.harness.runner import run_scenario
+from capstan.harness.scenario import parse_scenario
 
 C46_SIDE = 23 * 60 + 2 * 2.0  # s, leaders included (hardware/board.toml)
 
@@ -144,7 +144,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_the_crp42602y_example_plays_one_round(tmp_path: Path) -> None:
-    from capstan.sim.scenario import load_scenario
+    from capstan.harness.scenario import load_scenario
 
     report = run_scenario(load_scenario(EXAMPLES / "crp42602y-one-round.toml"), tmp_path)
     moves = [(e["state"], e["side"]) for e in report["events"] if e["type"] == "transport"]
@@ -153,7 +153,7 @@ def test_the_crp42602y_example_plays_one_round(tmp_path: Path) -> None:
 
 
 def test_the_mechanical_example_follows_the_keys(tmp_path: Path) -> None:
-    from capstan.sim.scenario import load_scenario
+    from capstan.harness.scenario import load_scenario
 
     report = run_scenario(load_scenario(EXAMPLES / "mechanical-keys.toml"), tmp_path)
     ev = report["events"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from capstan.board import open_board
-from capstan.board.description import load_board
+from capstan.hardware.description import load_board
 from capstan.sim.cassette import Cassette
 from capstan.sim.clock import SimulatedTimeLoop
 from capstan.sim.deck import SimDeck

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from capstan.errors import ConfigError
-from capstan.sim.scenario import parse_scenario
+from capstan.harness.scenario import parse_scenario
 
 CANS = "00:1B:66:0A:0B:0C"
 PAIRED = f"""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from capstan.errors import ConfigError
-from capstan.sim.scenario import parse_scenario
+from capstan.harness.scenario import parse_scenario
 
 GOOD = """
 [cassette]

@@ -1,4 +1,4 @@
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 
 
 def test_play_then_stop_moves_the_tape_and_stops_it(session: SimSession) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 
 
 def test_an_hour_of_tape_runs_faster_than_real_time(tmp_path: Path) -> None:

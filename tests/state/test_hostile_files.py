@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 
 from capstan.analysis.fingerprint import Fingerprint
 from capstan.board import open_board
-from capstan.board.description import load_board
 from capstan.cassettes import CassetteMemory
 from capstan.config import load_config
 from capstan.deck.counter import TapeCounter
 from capstan.events import EventBus
+from capstan.hardware.description import load_board
 from capstan.service.daemon import Daemon
 from capstan.service.notify import Notifier
 from capstan.sim.cassette import Cassette
@@ -328,7 +328,7 @@ def test_the_daemon_starts_whatever_is_in_its_state_directory(
                                    {"cassette": True, "played": "long"}])
 def test_the_player_starts_whatever_its_counter_loader_returns(tmp_path: Path,
                                                                saved: Any) -> None:
-    from capstan.sim.session import SimSession
+    from capstan.harness.session import SimSession
 
     session = SimSession(tmp_path / "s")
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 
 MIXTAPE = Path(__file__).resolve().parents[2] / "examples" / "media" / "demo-mixtape.wav"
 STILL = 0.05  # of full speed: the simulated motor may turn this fast when something moves

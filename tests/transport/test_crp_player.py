@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 
 C46_END = 23 * 60 + 2 * 2.0  # s of tape on a C46 side, leaders included
 C60_END = 30 * 60 + 2 * 2.0

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from capstan.deck import transport as tp
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 
 C60_END = 30 * 60 + 2 * 2.0  # s of tape on a C60 side, leaders included
 

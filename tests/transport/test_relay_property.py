@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 
 BUTTONS = ("play", "stop", "ff", "rew", "rec")
 press = st.tuples(st.sampled_from([*BUTTONS, "rec+play"]),

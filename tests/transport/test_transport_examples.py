@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capstan.sim.runner import run_scenario
-from capstan.sim.scenario import load_scenario
+from capstan.harness.runner import run_scenario
+from capstan.harness.scenario import load_scenario
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

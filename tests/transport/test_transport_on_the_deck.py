@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 
 
 def first(events, **match):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from capstan.sim.session import SimSession
+from capstan.harness.session import SimSession
 from capstan.state import StateStore
 from capstan.update.disk import Disk
 from capstan.update.ledger import write_result

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from tests.vm.rig import BOARD_FILE, ROOT, Header, load_chips, rest_lines, stub_bus
 
-from capstan.board.description import BoardDescription, load_board
+from capstan.hardware.description import BoardDescription, load_board
 
 
 @pytest.fixture(scope="session")

@@ -138,7 +138,7 @@ def rest_lines(header: Header, description: Any) -> None:
 
 def setup() -> None:
     sys.path.insert(0, str(ROOT / "firmware"))
-    from capstan.board.description import load_board
+    from capstan.hardware.description import load_board
 
     t0 = time.monotonic()
     description = load_board(BOARD_FILE)

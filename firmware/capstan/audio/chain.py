@@ -28,8 +28,8 @@ from capstan.audio.noise_reduction import DEFAULT_REFERENCE_DBFS, Decoder
 from capstan.audio.outputs import OutputRouter
 from capstan.audio.tap import AnalysisTap
 from capstan.audio.tape_eq import TIME_CONSTANT, HeadFrontEnd
-from capstan.board.protocols import CaptureStream, PlaybackStream
 from capstan.events import Event, EventBus
+from capstan.hardware.protocols import CaptureStream, PlaybackStream
 
 AUDIBLE = frozenset({"playing", "recording", "record_paused", "record_armed"})
 """Transport states in which the chain lets sound out (recording monitors line-in;

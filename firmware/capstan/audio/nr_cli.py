@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def default_reference_dbfs() -> float:
     """The board's reference level, or the firmware's default without a board."""
     from capstan.audio.noise_reduction import DEFAULT_REFERENCE_DBFS
-    from capstan.board.description import load_board
+    from capstan.hardware.description import load_board
 
     try:
         nr = load_board().nr

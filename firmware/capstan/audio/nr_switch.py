@@ -110,7 +110,7 @@ class NoiseReductionSwitch:
         if self.port.deck_state() in RECORD_STATES or getattr(recording, "armed", False):
             self.port.bus.publish(Refused("noise_reduction",
                                             "recording: NR is chosen before the recording"))
-            self.port.status_led.flash(lp.blink(0.12), 0.6)
+            self.port.status_led.flash(*lp.REFUSED_FLASH)
             return True
         return False
 

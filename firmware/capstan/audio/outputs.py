@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 
 from capstan.audio.gain import fade
-from capstan.board.protocols import PlaybackStream
 from capstan.errors import CapstanError
+from capstan.hardware.protocols import PlaybackStream
 
 JACK = "jack"
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, MutableMapping
 from typing import Any, Protocol
 
 from capstan.audio.outputs import JACK
-from capstan.board.protocols import PlaybackStream
+from capstan.hardware.protocols import PlaybackStream
 
 log = logging.getLogger(__name__)
 

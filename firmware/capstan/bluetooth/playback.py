@@ -26,7 +26,7 @@ _CLOSE = None
 
 
 class BlueAlsaPlayback:
-    """A :class:`capstan.board.protocols.PlaybackStream` to headphones at ADDRESS."""
+    """A :class:`capstan.hardware.protocols.PlaybackStream` to headphones at ADDRESS."""
 
     def __init__(self, address: str, rate: int = 48000, channels: int = 2, period: int = 1024,
                  queue_blocks: int = 8, device: str | None = None) -> None:

@@ -3,7 +3,7 @@
 ``Player.headphones`` is a :class:`Headphones`. It is always there (VOL+/VOL-
 act on the jack without Bluetooth too); its :class:`HeadphonesService` is there
 when Bluetooth is: on the Pi on the system bus, in the simulator on a private
-bus with the BlueZ mock (sim/bluez/world.py binds it before the player starts).
+bus with the BlueZ mock (harness/world.py binds it before the player starts).
 
 Started after the audio chain, stopped before it. Buttons (docs/bluetooth.md):
 

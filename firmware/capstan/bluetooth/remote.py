@@ -27,6 +27,7 @@ from capstan.bluetooth.bluez import BluetoothError, call
 from capstan.bluetooth.events import BluetoothEvent
 from capstan.deck import transport as tp
 from capstan.deck.events import SkipRequested
+from capstan.devices import leds as lp
 from capstan.events import Event, Refused
 
 log = logging.getLogger(__name__)
@@ -150,10 +151,8 @@ class Remote:
             elif isinstance(action, tp.Skip):
                 p.bus.publish(SkipRequested(action.direction))
             else:
-                from capstan.app import REFUSED_FLASH
-
                 p.bus.publish(Refused(action.action, action.reason))
-                p.led_players["status"].flash(*REFUSED_FLASH)
+                p.led_players["status"].flash(*lp.REFUSED_FLASH)
 
     # what is published ----------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:

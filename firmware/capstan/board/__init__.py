@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capstan.board.description import BoardDescription
-from capstan.board.protocols import (
+from capstan.errors import BoardError
+from capstan.hardware.description import BoardDescription
+from capstan.hardware.protocols import (
     CaptureStream,
     DigitalIn,
     DigitalOut,
@@ -21,7 +22,6 @@ from capstan.board.protocols import (
     PlaybackStream,
     PwmOut,
 )
-from capstan.errors import BoardError
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,9 @@ def open_board(kind: str, description: BoardDescription, loop: asyncio.AbstractE
                period: int = 1024, jack_wav: Path | None = None, deck: Any = None,
                seed: int = 0) -> Board:
     if kind == "sim":
-        return _open_sim(description, loop, period, jack_wav, deck, seed)
+        from capstan.sim.board import open_sim_board
+
+        return open_sim_board(description, loop, period, jack_wav, deck, seed)
     if kind == "pi":
         from capstan.board.pi import open_pi_board
 
@@ -92,10 +94,10 @@ def open_board(kind: str, description: BoardDescription, loop: asyncio.AbstractE
 def open_gpio(factory: Any, description: BoardDescription, loop: asyncio.AbstractEventLoop,
               ) -> dict[str, dict[str, Any]]:
     """Every pin of the description over one gpiozero pin factory: the reference parts'
-    but those the fitted profile does without (board/profiles.py FREES), and the profile's
+    but those the fitted profile does without (capstan.hardware.profiles.FREES), and the profile's
     own signals."""
     from capstan.board.gpio import GpioInput, GpioOutput, GpioPwm
-    from capstan.board.profiles import FREES
+    from capstan.hardware.profiles import FREES
 
     d = description
     table = d.mechanism.table
@@ -127,25 +129,7 @@ def open_gpio(factory: Any, description: BoardDescription, loop: asyncio.Abstrac
     }
 
 
-def _leds(driver_class: Any, bus: I2CBus, d: BoardDescription) -> dict[str, PwmOut]:
+def leds_on_driver(driver_class: Any, bus: I2CBus, d: BoardDescription) -> dict[str, PwmOut]:
     """The LEDs as PWM outputs of the LED driver chip, on the Pi and in the simulator."""
     driver = driver_class(bus, d.i2c[d.led_driver].address)
     return {role: driver.channel(led.channel) for role, led in d.leds.items()}
-
-
-def _open_sim(description: BoardDescription, loop: asyncio.AbstractEventLoop, period: int,
-              jack_wav: Path | None, deck: Any, seed: int) -> Board:
-    from capstan.board.simulated import SimCapture, SimPlayback
-    from capstan.chips.pca9685 import LedDriver
-    from capstan.sim.deck import SimDeck
-
-    deck = deck or SimDeck(description, loop, seed=seed)
-    pins = open_gpio(deck.factory, description, loop)  # the deck's pins tick in its own time
-    # The factory's pull-ups would otherwise override the levels the deck set up.
-    deck.resync_inputs()
-    return Board(
-        kind="sim", description=description, leds=_leds(LedDriver, deck.i2c, description),
-        i2c=deck.i2c, capture=SimCapture(deck, loop, period),
-        playback=SimPlayback(deck, loop, period, jack_wav), deck=deck,
-        edges_until=deck.edges_until, **pins,
-    )

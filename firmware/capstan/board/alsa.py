@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from capstan.board.protocols import BlockCallback
 from capstan.errors import BoardError
+from capstan.hardware.protocols import BlockCallback
 
 log = logging.getLogger(__name__)
 

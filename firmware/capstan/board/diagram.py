@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from capstan.board.description import WIRE_KINDS, BoardDescription
 from capstan.board.wiring import HEADER_PIN
 from capstan.errors import BoardError
+from capstan.hardware.description import WIRE_KINDS, BoardDescription
 
 HEX = {"black": "#000000", "brown": "#8d5524", "red": "#d32f2f", "orange": "#f57c00",
        "yellow": "#fbc02d", "green": "#388e3c", "blue": "#1976d2", "violet": "#7b1fa2",

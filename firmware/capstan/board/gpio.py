@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from capstan.board.protocols import EdgeCallback
+from capstan.hardware.protocols import EdgeCallback
 
 
 class GpioInput:

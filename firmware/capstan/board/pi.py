@@ -10,8 +10,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from capstan.board.description import BoardDescription
 from capstan.errors import BoardError
+from capstan.hardware.description import BoardDescription
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def open_pi_board(description: BoardDescription, loop: asyncio.AbstractEventLoop
                   period: int) -> Any:
     from smbus2 import SMBus
 
-    from capstan.board import Board, _leds, open_gpio
+    from capstan.board import Board, leds_on_driver, open_gpio
     from capstan.board.alsa import AlsaCapture, AlsaPlayback
     from capstan.chips.pca9685 import LedDriver
 
@@ -53,7 +53,7 @@ def open_pi_board(description: BoardDescription, loop: asyncio.AbstractEventLoop
     except OSError as exc:
         raise BoardError(f"cannot open I2C bus {d.i2c_bus} ({exc}): is dtparam=i2c_arm=on "
                          "in /boot/firmware/config.txt?") from exc
-    leds = _leds(LedDriver, bus, d)
+    leds = leds_on_driver(LedDriver, bus, d)
     a = d.alsa
     capture = AlsaCapture(a.capture, loop, a.rate, a.channels, a.capture_format, period)
     playback = AlsaPlayback(a.playback, a.rate, a.channels, a.playback_format, period)

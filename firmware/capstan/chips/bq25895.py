@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from capstan.board.protocols import I2CBus
 from capstan.chips.register import Bit, Bits, ChipDriver, ChipRangeError, Register, check_range
+from capstan.hardware.protocols import I2CBus
 
 ADDRESS = 0x6A
 PART_NUMBER = 0b111            # REG14[5:3] of a BQ25895

@@ -7,8 +7,8 @@ the LSB of each register is given next to it. Datasheet: Maxim MAX17048/9,
 
 from __future__ import annotations
 
-from capstan.board.protocols import I2CBus
 from capstan.chips.register import Bit, Bits, ChipDriver, Register, check_range
+from capstan.hardware.protocols import I2CBus
 
 ADDRESS = 0x36
 

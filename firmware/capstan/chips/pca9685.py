@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 import time
 
-from capstan.board.protocols import I2CBus
 from capstan.chips.register import ChipDriver, Register, check_range
+from capstan.hardware.protocols import I2CBus
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class PCA9685(ChipDriver):
         self._duty[channel] = min(1.0, max(0.0, count / STEPS))
 
     def channel(self, channel: int) -> LedChannel:
-        """One channel as a capstan.board.protocols.PwmOut."""
+        """One channel as a capstan.hardware.protocols.PwmOut."""
         self._check_channel(channel)
         return LedChannel(self, channel)
 

@@ -7,7 +7,7 @@ A chip driver is a class whose raw registers are descriptors::
         _athd = Bits(0x0C, lowest_bit=0, count=5, width=2)
 
 Reads and writes go through any object with the smbus2 subset of
-capstan.board.protocols.I2CBus. Multi-byte registers are big-endian (MSB at the
+capstan.hardware.protocols.I2CBus. Multi-byte registers are big-endian (MSB at the
 register's address), as on the MAX17048; they are read with one block read so
 the two halves belong together. Failures are the bus's OSError, unchanged: the
 caller (capstan.power) decides about retries.
@@ -22,8 +22,8 @@ from __future__ import annotations
 import errno
 from typing import Any
 
-from capstan.board.protocols import I2CBus
 from capstan.errors import CapstanError, HardwareFault
+from capstan.hardware.protocols import I2CBus
 
 
 class ChipRangeError(CapstanError, ValueError):

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from capstan.board.description import Mechanism
 from capstan.deck.pack import Fit, PackGeometry, geometries, identify
+from capstan.hardware.description import Mechanism
 
 MIN_TURNS = 6.0  # take-up turns of travel before a fit is trusted
 MAX_SAMPLES = 400

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from capstan.board.description import Mechanism
+from capstan.hardware.description import Mechanism
 
 
 @dataclass(frozen=True)

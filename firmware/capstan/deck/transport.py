@@ -7,15 +7,18 @@ mechanism's business (devices/mechanism.py); the transport only says which mode
 and, on an auto-reverse mechanism, which side faces the head.
 
 The transport is told what the fitted mechanism can do (`Capabilities`): turn the
-head to the other side (auto-reverse, continued per `REVERSE_MODES`), wind, and
-whether the user's hand moves the mechanism (a walkman's keys: `Keys` events from
-its leaf switches then set the state, the firmware only runs the motor).
+head to the other side (auto-reverse, continued per `REVERSE_MODES` of
+`hardware/capabilities.py`), wind, and whether the user's hand moves the mechanism
+(a walkman's keys: `Keys` events from its leaf switches then set the state, the
+firmware only runs the motor).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
+
+from capstan.hardware.capabilities import REFERENCE, Capabilities
 
 
 class State(StrEnum):
@@ -39,22 +42,9 @@ class Mode(StrEnum):
     REWIND = "rewind"
 
 
-REVERSE_MODES = ("one_way", "one_round", "endless")
 SIDES = ("A", "B")
 EJECT_WINDOW = 10.0  # s the deck waits, stopped, for the cassette to be taken out
 TRANSPORT_BUTTONS = ("play", "stop", "ff", "rew", "rec")
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What the fitted mechanism can do."""
-
-    auto_reverse: bool = False  # the head turns to side B without taking the cassette out
-    cueing: bool = True  # it winds (FF/REW)
-    by_hand: bool = False  # the user's hand moves the mechanism (keys), the firmware the motor
-
-
-REFERENCE = Capabilities()
 
 
 # events ---------------------------------------------------------------------

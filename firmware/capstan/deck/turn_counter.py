@@ -25,9 +25,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from capstan.board.description import Mechanism
 from capstan.deck.pack import PackGeometry, geometries
 from capstan.deck.rotation import position_from_turns
+from capstan.hardware.description import Mechanism
 
 PLAY_WINDOW = 60.0  # s of play at speed from an unknown position before it is told
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from capstan.board.protocols import DigitalOut, PwmOut
+from capstan.hardware.protocols import DigitalOut, PwmOut
 
 
 class Motor:

@@ -87,7 +87,7 @@ class Buttons:
         now = self.loop.time()
         for name, inp in self.inputs.items():
             inp.resync()
-            inp.on_change = lambda active, t, name=name: self._change(name, active, t)
+            inp.on_change = lambda active, t, name=name: self.contact(name, active, t)
             if inp.is_active:
                 h = self.held[name] = _Held(now)
                 h.stuck = True
@@ -108,7 +108,9 @@ class Buttons:
     def _emit(self, button: str, action: str, t: float) -> None:
         self.on_gesture(Gesture(button, action, t))
 
-    def _change(self, name: str, down: bool, t: float) -> None:
+    def contact(self, name: str, down: bool, t: float) -> None:
+        """A button's debounced contact closed (`down`) or opened at time `t`; the control
+        socket's press and hold enter here too."""
         if down:
             self._down(name, t)
         else:

@@ -23,8 +23,8 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from capstan.board.profiles import ProfileTable
 from capstan.deck.transport import Mode
+from capstan.hardware.profiles import ProfileTable
 
 MOTOR_STABLE = 0.3  # s for the motor to come up to speed before the gear is unhooked
 COAST_S = 0.0  # s a wind runs on after a change: the return's pull takes the reels off at once

@@ -24,7 +24,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 
-from capstan.board.protocols import DigitalIn
+from capstan.hardware.protocols import DigitalIn
 
 ChangeCallback = Callable[[bool, float], None]
 

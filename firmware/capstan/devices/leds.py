@@ -107,3 +107,7 @@ class LedPlayer:
                 h.cancel()
         self._timer = self._flash_end = None
         self.led.set(0.0)
+
+
+# a refused button or command: five quick blinks of the status LED (pattern, seconds)
+REFUSED_FLASH = (blink(0.12), 0.6)

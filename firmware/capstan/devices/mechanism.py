@@ -21,9 +21,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from capstan.board.description import Mechanism
 from capstan.deck.transport import Mode
 from capstan.devices.actuators import Motor, Solenoid
+from capstan.hardware.description import Mechanism
 
 RAMP_STEP = 0.02  # s between motor duty steps
 STILL = 0.02  # of full speed: below this the motor counts as stopped (spun down)

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from capstan.board.protocols import DigitalOut
 from capstan.errors import CapstanError
+from capstan.hardware.protocols import DigitalOut
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from capstan.board.protocols import DigitalIn
+from capstan.hardware.protocols import DigitalIn
 
 
 class ReelTachometer:

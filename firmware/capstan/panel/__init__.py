@@ -19,7 +19,7 @@ def run_live(args: argparse.Namespace) -> int:
         return 2
     cassette = getattr(args, "cassette", None)
     if cassette:
-        from capstan.board.description import load_board
+        from capstan.hardware.description import load_board
         from capstan.sim.cassette import Cassette
 
         Cassette.open(Path(cassette), load_board().mechanism)  # a bad directory: exit 2 now

@@ -1,6 +1,6 @@
 """The simulated deck on the bench: SimDeck + simulated board + Player, live on the running loop.
 
-The same assembly as capstan.sim.session.SimSession, but on the real-time
+The same assembly as capstan.harness.session.SimSession, but on the real-time
 event loop the panel runs in (Textual's), with the jack teed to the laptop's
 speaker. The panel's hands are here too: buttons pressed and released through
 the simulated contacts (so the firmware's debounce sees them), cassettes
@@ -19,9 +19,9 @@ from typing import Any
 
 from capstan.app import Player
 from capstan.board import Board, open_board
-from capstan.board.description import BoardDescription, load_board
 from capstan.config import load_config
 from capstan.events import Event
+from capstan.hardware.description import BoardDescription, load_board
 from capstan.panel.sound import HeadphonesTee, JackTee, LevelMeter, open_speaker
 from capstan.sim.cassette import Cassette
 from capstan.sim.deck import FAULTS, HAND_KEYS, SimDeck
@@ -59,7 +59,7 @@ class Bench:
         self.player = Player(self.board, self.config, loop)
         self.player.bus.subscribe(self._player_event)
         self.headphones_meter = LevelMeter(loop.time)
-        self.bluetooth: Any = None  # a sim.bluez.world.BluetoothWorld once started, if possible
+        self.bluetooth: Any = None  # a harness.world.BluetoothWorld once started, if possible
         self.started = False
         self._log_handler = _PanelLog(self)
 
@@ -76,7 +76,7 @@ class Bench:
     async def _start_bluetooth(self) -> None:
         """The simulated Bluetooth world (private dbus-daemon, BlueZ mock, real BlueALSA) with
         the bench's headphones; without those tools the player says why and plays the jack."""
-        from capstan.sim.bluez.world import attach_running
+        from capstan.harness.world import attach_running
 
         try:
             # the world's files (bus socket, daemon logs) are scratch; a short path because a

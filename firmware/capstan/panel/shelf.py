@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import capstan
-from capstan.board.description import Mechanism
 from capstan.errors import ConfigError
+from capstan.hardware.description import Mechanism
 from capstan.sim.cassette import Cassette
 
 BLANK_LENGTHS = ("C46", "C60", "C90")

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from capstan.board.protocols import PlaybackStream
+from capstan.hardware.protocols import PlaybackStream
 from capstan.sim.wavfile import WavWriter
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from capstan.board.description import I2CDevice
-from capstan.board.protocols import I2CBus
 from capstan.chips import bq25895, max17048
 from capstan.events import Event, EventBus
+from capstan.hardware.description import I2CDevice
+from capstan.hardware.protocols import I2CBus
 from capstan.power.config import PowerConfig
 from capstan.power.events import PowerEvent
 from capstan.power.service import PowerService

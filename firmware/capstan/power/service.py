@@ -14,13 +14,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from capstan.board.protocols import I2CBus, PwmOut
 from capstan.chips import bq25895, max17048
 from capstan.chips.bq25895 import BQ25895
 from capstan.chips.max17048 import MAX17048
 from capstan.chips.retry import with_retries
 from capstan.errors import HardwareFault
 from capstan.events import EventBus
+from capstan.hardware.protocols import I2CBus, PwmOut
 from capstan.power.config import PowerConfig
 from capstan.power.estimate import check_mode
 from capstan.power.events import PowerEvent

@@ -1,11 +1,15 @@
-"""May an update install now? One reading of the charger and the gauge, for the updater.
+"""May an update install now? The rule, and one reading of the charger and the gauge.
 
-The updater (`capstan update boot`) runs in its own process before the daemon, so it
-reads the chips itself, once: an install may start when the charger has input power
-or the battery is at `capstan.update.power.MIN_BATTERY` (30 %) or more. What cannot
-be read does not block (docs/updates.md): a bench supply or a board without battery
-must stay updatable, and an install cut by a power loss is safe anyway. A reading is taken
-until two readings agree, so one garbage read decides nothing.
+The rule: a charger with input power, or a battery at MIN_BATTERY (30 %) or more. The
+updater (`capstan update boot`) runs in its own process before the daemon, so the
+commands that install (`capstan update install|boot`, the USB-C update drive) read the
+chips themselves, once, through `board_power_check()`, and hand that to the installer
+as `power_ok=`. What cannot be read does not block (docs/updates.md): a bench supply or
+a board without battery must stay updatable, and an install cut by a power loss is safe
+anyway (the switch is the last write); the check only spares the user a failed attempt.
+`power_ok` is the check that reads nothing (the installer's default, and an install
+into another root than the player's own). A reading is taken until two readings agree,
+so one garbage read decides nothing.
 """
 
 from __future__ import annotations
@@ -16,18 +20,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from capstan.board.protocols import I2CBus
 from capstan.chips import bq25895, max17048
 from capstan.chips.bq25895 import BQ25895
 from capstan.chips.max17048 import MAX17048
 from capstan.errors import HardwareFault
-from capstan.update.power import MIN_BATTERY, power_ok
+from capstan.hardware.protocols import I2CBus
 
 log = logging.getLogger(__name__)
 
+MIN_BATTERY = 0.30  # of a full charge
 MIN_PERCENT = 100 * MIN_BATTERY  # the gauge reads percent
 ATTEMPTS = 4
 BACKOFF = 0.005  # s, doubled after each failed attempt
+
+
+def power_ok() -> bool:
+    """The check that reads nothing: the install may start."""
+    return True
 
 
 def power_ok_on(bus: I2CBus, gauge_address: int = max17048.ADDRESS,
@@ -63,7 +72,7 @@ def board_power_check(open_bus: Callable[[], Any] | None = None) -> Callable[[],
 
 
 def _check_board(open_bus: Callable[[], Any] | None) -> bool:
-    from capstan.board.description import load_board
+    from capstan.hardware.description import load_board
 
     try:
         d = load_board()

@@ -21,7 +21,7 @@ from typing import Any
 
 
 def _plan(args: argparse.Namespace) -> Any:
-    from capstan.board.description import load_board
+    from capstan.hardware.description import load_board
     from capstan.recording.plan import plan_mixtape
 
     mech = load_board().mechanism
@@ -50,7 +50,7 @@ def _record(args: argparse.Namespace) -> int:
         if args.dry_run:
             return 0
     if args.sim:
-        from capstan.recording.simrun import run_in_simulator
+        from capstan.harness.record_run import run_in_simulator
 
         return run_in_simulator(args, plan)
     if args.line_in:

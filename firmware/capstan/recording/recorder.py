@@ -163,7 +163,7 @@ class Recorder:
         if reason is None:
             return False
         self.bus.publish(Refused("record", reason))
-        self.player.led_players["status"].flash(lp.blink(0.12), 0.6)
+        self.player.led_players["status"].flash(*lp.REFUSED_FLASH)
         return True
 
     # checks -----------------------------------------------------------------------

@@ -18,8 +18,8 @@ from typing import Any
 
 import tomli_w
 
-from capstan.board.description import Mechanism
 from capstan.errors import ConfigError
+from capstan.hardware.description import Mechanism
 from capstan.sim import wavfile
 
 TAPE_TYPES = ("I", "II", "IV")

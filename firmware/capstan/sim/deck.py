@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from capstan.audio.tape_eq import PreampMismatch
-from capstan.board.description import BoardDescription
-from capstan.board.profiles import FREES
+from capstan.hardware.description import BoardDescription
+from capstan.hardware.profiles import FREES
 from capstan.sim.cassette import Cassette
 from capstan.sim.chips import attach_power_models, player_load
 from capstan.sim.crp42602y import Crp42602y

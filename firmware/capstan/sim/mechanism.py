@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from capstan.board.description import Mechanism
+from capstan.hardware.description import Mechanism
 from capstan.sim.cassette import Cassette
 
 FLUTTER_HZ = 4.0  # the flutter of the simulated capstan: one 4 Hz component (weighting peak)

@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from capstan.power.update_check import power_ok as default_power_ok
 from capstan.update import ledger, trial
 from capstan.update.bundle import file_sha256
 from capstan.update.disk import Disk
 from capstan.update.errors import UpdateError
 from capstan.update.install import NotEnoughPower, board_compatible, install
 from capstan.update.manifest import parse_version
-from capstan.update.power import power_ok as default_power_ok
 from capstan.update.venv import SlotBuilder
 
 log = logging.getLogger(__name__)

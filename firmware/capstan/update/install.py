@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from capstan.power.update_check import power_ok as default_power_ok
 from capstan.update import ledger, minisign
 from capstan.update.bundle import (
     CHUNK,
@@ -32,7 +33,6 @@ from capstan.update.bundle import (
 )
 from capstan.update.disk import Disk
 from capstan.update.errors import BundleRejected, UpdateError
-from capstan.update.power import power_ok as default_power_ok
 from capstan.update.slots import Layout, marker_text, read_marker
 from capstan.update.trial import locked
 from capstan.update.venv import SlotBuilder, VenvBuilder, check_slot, check_space
@@ -64,8 +64,8 @@ def load_key(layout: Layout, key_path: Path | None = None) -> minisign.PublicKey
 
 def board_compatible() -> str:
     """The player's board string, from hardware/board.toml."""
-    from capstan.board.description import load_board
     from capstan.errors import BoardError
+    from capstan.hardware.description import load_board
 
     try:
         return load_board().compatible

@@ -3,14 +3,45 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from capstan.errors import CapstanError
 from capstan.update import archive, minisign
 from capstan.update.bundle import MANIFEST, PAYLOAD_DIR, SIGNATURE
 from capstan.update.manifest import Manifest, PayloadFile, dump_manifest, parse_version
 
 Signer = Callable[[bytes, str], str]  # (manifest bytes, trusted comment) -> .minisig text
+
+
+# what the firmware's wheel is built from (setup.cfg reads README.md as its description)
+WHEEL_SOURCES = ("firmware", "setup.cfg", "pyproject.toml", "README.md")
+
+
+def build_firmware_wheel(checkout: Path, out: Path, timeout: float = 600.0) -> Path:
+    """The firmware's wheel, built offline (pip, no network) from a clean copy of the
+    checkout's sources: built in place, setuptools would pack what an earlier build left
+    in `build/`, modules since renamed or deleted among them."""
+    with tempfile.TemporaryDirectory(prefix="capstan-wheel-") as tmp:
+        src = Path(tmp)
+        for name in WHEEL_SOURCES:
+            if (Path(checkout) / name).is_dir():
+                shutil.copytree(Path(checkout) / name, src / name, ignore=shutil.ignore_patterns(
+                    "__pycache__", "*.egg-info", "*.pyc"))
+            else:
+                shutil.copy(Path(checkout) / name, src / name)
+        out.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                        "--no-build-isolation", "--no-index", "-w", str(out), str(src)],
+                       check=True, timeout=timeout)
+    wheels = sorted(out.glob("capstan-*.whl"))
+    if not wheels:
+        raise CapstanError("pip wheel made no capstan wheel")
+    return wheels[-1]
 
 
 def key_signer(key: minisign.SecretKey) -> Signer:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from capstan.board.description import BoardDescription
+from capstan.hardware.description import BoardDescription
 from capstan.sim.chips.battery import SimBattery
 from capstan.sim.chips.bq25895 import BQ25895Model
 from capstan.sim.chips.max17048 import MAX17048Model

@@ -1,7 +1,7 @@
 """Real daemons for the simulator and the tests: a private system bus, the BlueZ mock, BlueALSA.
 
 Each is a child process, started and stopped by the simulator's Bluetooth world
-(sim/bluez/world.py) or by a test fixture; the firmware finds the bus through
+(harness/world.py) or by a test fixture; the firmware finds the bus through
 its address (DBUS_SYSTEM_BUS_ADDRESS for BlueALSA's ALSA plugin), as it finds
 the real one on the Pi. The waits here are start-up conditions, never timing.
 """

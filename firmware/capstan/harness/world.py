@@ -34,8 +34,8 @@ from dbus_fast import Message, Variant
 from dbus_fast.aio import MessageBus
 
 from capstan.bluetooth import defs
-from capstan.sim.bluez import daemons
-from capstan.sim.bluez.mock import HCI, BluezMock
+from capstan.harness.bluez import daemons
+from capstan.harness.bluez.mock import HCI, BluezMock
 from capstan.sim.wavfile import WavWriter
 
 log = logging.getLogger(__name__)
@@ -269,7 +269,7 @@ class BluetoothWorld:
                     self._spawn(self._end_stream(address))
 
     async def _stream(self, address: str) -> None:
-        from capstan.sim.bluez.mock import a2dp_stream
+        from capstan.harness.bluez.mock import a2dp_stream
 
         fd = await a2dp_stream(self.mock, address)  # type: ignore[arg-type]
         import os

@@ -13,9 +13,9 @@ from typing import Any
 
 from capstan.app import Player
 from capstan.board import Board, open_board
-from capstan.board.description import BoardDescription, load_board
 from capstan.config import load_config
 from capstan.events import EventBus
+from capstan.hardware.description import BoardDescription, load_board
 from capstan.sim.cassette import Cassette
 from capstan.sim.clock import SimulatedTimeLoop
 from capstan.sim.deck import SimDeck
@@ -51,7 +51,7 @@ class SimSession:
         self.player.bus.subscribe(lambda t, e: self.log(e.to_dict()))
         self.powered_off: float | None = None
         self._run_end: asyncio.Future[None] | None = None
-        self.bluetooth: Any = None  # a sim.bluez.world.BluetoothWorld with add_headphones()
+        self.bluetooth: Any = None  # a harness.world.BluetoothWorld with add_headphones()
         self.seed = seed
         self._started = False
 
@@ -84,10 +84,10 @@ class SimSession:
         return c
 
     def add_headphones(self, headphones: list[dict[str, Any]]) -> Path | None:
-        """Scenario [[headphones]]: the firmware's Bluetooth against the BlueZ mock (sim/bluez).
+        """Scenario [[headphones]]: the firmware's Bluetooth against the BlueZ mock (harness/bluez).
 
         Returns the Bluetooth WAV, or None when the tools are missing (the player says so)."""
-        from capstan.sim.bluez.world import attach
+        from capstan.harness.world import attach
 
         self.bluetooth = attach(self, headphones, self.seed)
         return self.bluetooth.wav_path if self.bluetooth else None

@@ -17,8 +17,8 @@ from itertools import pairwise
 from typing import Any
 
 from capstan import schema
-from capstan.deck.transport import REVERSE_MODES, Capabilities
 from capstan.errors import ConfigError
+from capstan.hardware.capabilities import REVERSE_MODES, Capabilities
 
 PROFILES = ("reference", "crp42602y", "mechanical")
 ALIASES = {"direct-drive": "reference"}

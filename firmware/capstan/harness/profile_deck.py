@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from capstan.board.profiles import CAPABILITIES, ProfileTable
 from capstan.deck import transport as tp
 from capstan.deck.rotation import RotationWatch
 from capstan.devices.crp42602y import Crp42602yMechanism
 from capstan.devices.hand_mechanism import HandMechanism
+from capstan.hardware.profiles import CAPABILITIES, ProfileTable
 from capstan.sim.clock import SimulatedTimeLoop
 from capstan.sim.crp42602y import Crp42602y, Function
 

@@ -12,9 +12,9 @@ TOLD = ("record", "track_mark", "refused", "record_level", "safety")
 
 
 def run_in_simulator(args: argparse.Namespace, plan: Any) -> int:
-    from capstan.sim.cli import replaceable, writable
-    from capstan.sim.runner import write_report
-    from capstan.sim.session import SimSession
+    from capstan.harness.cli import replaceable, writable
+    from capstan.harness.runner import write_report
+    from capstan.harness.session import SimSession
     from capstan.wavfile import probe_wav
 
     out = Path(args.sim)

@@ -1,6 +1,6 @@
 """Run a scenario on a mechanism profile other than the reference (docs/scenarios.md).
 
-The CRP42602Y and the mechanical profile run on the profile deck (sim/profile_deck.py):
+The CRP42602Y and the mechanical profile run on the profile deck (harness/profile_deck.py):
 the transport, the profile's device and the rotation auto-stop over the simulated
 part's signals, without audio. The report has the same shape as the reference's; its
 events are the transport's (each with the side and the direction), the safety stops
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from capstan.board.description import BoardDescription
+from capstan.hardware.description import BoardDescription
+from capstan.harness.profile_deck import ProfileDeck, Walkman
+from capstan.harness.scenario import Scenario, Step
 from capstan.sim.crp42602y import Crp42602y
-from capstan.sim.profile_deck import ProfileDeck, Walkman
-from capstan.sim.scenario import Scenario, Step
 
 LONG_PRESS = 0.8  # s: a hold at least this long is a long press too (devices/buttons.py)
 

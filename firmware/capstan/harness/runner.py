@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from capstan.board.description import BoardDescription
-from capstan.sim.scenario import Scenario, Step
-from capstan.sim.session import SimSession
+from capstan.hardware.description import BoardDescription
+from capstan.harness.scenario import Scenario, Step
+from capstan.harness.session import SimSession
 
 REPORT_VERSION = 1
 
@@ -17,8 +17,8 @@ def run_scenario(scenario: Scenario, out_dir: Path, seed: int = 0,
                  board: BoardDescription | None = None) -> dict[str, Any]:
     profile = scenario.mechanism or (board.mechanism.profile if board else "reference")
     if profile != "reference":
-        from capstan.board.description import load_board
-        from capstan.sim.profile_runner import run_profile_scenario
+        from capstan.hardware.description import load_board
+        from capstan.harness.profile_runner import run_profile_scenario
         return run_profile_scenario(scenario, board or load_board(), profile, seed)
     session = SimSession(out_dir, seed=seed, board=board)
     outputs = {"jack": str(out_dir / "jack.wav")}

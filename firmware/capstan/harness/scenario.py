@@ -14,18 +14,18 @@ from typing import Any
 from capstan import schema as sc
 from capstan.bluetooth.pairing import WINDOW
 from capstan.bluetooth.remote import REMOTE_BUTTONS
-from capstan.board.description import BUTTON_ROLES, CASSETTE_LENGTHS, Mechanism, load_board
-from capstan.board.profiles import profile_name
-from capstan.deck.transport import REVERSE_MODES
 from capstan.devices.buttons import PAIR_HOLD
 from capstan.errors import ConfigError
+from capstan.hardware.capabilities import REVERSE_MODES
+from capstan.hardware.description import BUTTON_ROLES, CASSETTE_LENGTHS, Mechanism, load_board
+from capstan.hardware.profiles import profile_name
 from capstan.sim.deck import FAULTS
 from capstan.wavfile import WavError, probe_wav
 
 ACTIONS = ("press", "hold", "insert", "eject", "flip", "fault", "headphones",
            "headphones_button", "headphones_volume", "key")
 KEYS = ("play", "ff", "rew", "rec", "stop")  # a mechanical mechanism's keys
-# the steps a scenario on another profile than the reference can take (sim/profile_runner.py)
+# the steps a scenario on another profile than the reference can take (harness/profile_runner.py)
 PROFILE_STEPS = ("press", "hold", "insert", "eject", "key", "fault")
 PROFILE_FAULTS = ("stall_take_up", "release_reels", "gear_jam")
 REMOTE_STEPS = ("headphones_button", "headphones_volume")  # need connected headphones

@@ -58,9 +58,9 @@ def _sim(args: argparse.Namespace) -> int:
         from capstan.panel import run_live
 
         return run_live(args)
-    from capstan.board.description import load_board
-    from capstan.sim.runner import run_scenario, write_report
-    from capstan.sim.scenario import load_scenario
+    from capstan.hardware.description import load_board
+    from capstan.harness.runner import run_scenario, write_report
+    from capstan.harness.scenario import load_scenario
 
     board = load_board()  # a BoardFileError (exit 2) before anything is written
     scenario = load_scenario(args.scenario, board.mechanism)  # likewise a ConfigError

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from capstan.board.description import BoardDescription
 from capstan.errors import CapstanError
+from capstan.hardware.description import BoardDescription
 from capstan.selftest import CHIP_NAMES, SelfTestReport, check_chips
 
 # systemd's name for 5 is NOTINSTALLED: the unit lists it in RestartPreventExitStatus=.

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from capstan import schema
-from capstan.board.profiles import CAPABILITIES, ProfileTable, parse_profile_table, profile_name
-from capstan.deck.transport import Capabilities
 from capstan.errors import BoardFileError, ConfigError
+from capstan.hardware.capabilities import Capabilities
+from capstan.hardware.profiles import CAPABILITIES, ProfileTable, parse_profile_table, profile_name
 
 BUTTON_ROLES = ("play", "stop", "ff", "rew", "rec", "pair", "vol_up", "vol_down")
 SWITCH_ROLES = ("cassette_in", "tab_a", "tab_b", "notch_type2", "notch_type4")

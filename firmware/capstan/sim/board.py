@@ -1,15 +1,41 @@
-"""The simulated board: the same pins, bus and PCM streams, wired to capstan.sim.deck.SimDeck."""
+"""The simulated board: the same pins, bus and PCM streams, wired to capstan.sim.deck.SimDeck.
+
+`open_sim_board()` is what `board.open_board("sim")` returns: the gpiozero pin layer
+over the deck's pin factory (`board.open_gpio`, the same as the Pi's), the LED driver
+chip on the deck's I2C bus, and the capture and playback streams below.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from capstan.board.protocols import BlockCallback
+from capstan.board import Board, leds_on_driver, open_gpio
+from capstan.chips.pca9685 import LedDriver
+from capstan.hardware.description import BoardDescription
+from capstan.hardware.protocols import BlockCallback
 from capstan.sim.deck import SimDeck
 from capstan.sim.wavfile import WavWriter
+
+
+def open_sim_board(description: BoardDescription, loop: asyncio.AbstractEventLoop,
+                   period: int, jack_wav: Path | None = None, deck: Any = None,
+                   seed: int = 0) -> Board:
+    """The board on a simulated deck (`deck`, else a new one with `seed`)."""
+    deck = deck or SimDeck(description, loop, seed=seed)
+    pins = open_gpio(deck.factory, description, loop)  # the deck's pins tick in its own time
+    # The factory's pull-ups would otherwise override the levels the deck set up.
+    deck.resync_inputs()
+    return Board(
+        kind="sim", description=description,
+        leds=leds_on_driver(LedDriver, deck.i2c, description),
+        i2c=deck.i2c, capture=SimCapture(deck, loop, period),
+        playback=SimPlayback(deck, loop, period, jack_wav), deck=deck,
+        edges_until=deck.edges_until, **pins,
+    )
 
 
 class SimCapture:
