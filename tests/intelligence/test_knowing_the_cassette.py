@@ -67,3 +67,26 @@ def test_different_music_is_a_new_cassette(tmp_path: Path) -> None:
         assert of(s, "cassette_known")[0]["id"] == "c2"
     finally:
         s.close()
+
+
+def test_the_fingerprints_are_taken_on_a_worker_thread_not_in_the_loop(
+        tmp_path: Path, monkeypatch) -> None:
+    import threading
+
+    from capstan.intelligence import recognition
+
+    taken_on: list[threading.Thread] = []
+    take = recognition.take_fingerprint
+
+    def recorded(audio, rate):
+        taken_on.append(threading.current_thread())
+        return take(audio, rate)
+
+    monkeypatch.setattr(recognition, "take_fingerprint", recorded)
+    s = _play_from_the_start(tmp_path / "one", tmp_path / "state", 20.0, 0.0)
+    try:
+        assert [e["what"] for e in of(s, "cassette_known")] == ["new"]
+        assert len(taken_on) == 2
+        assert threading.main_thread() not in taken_on  # the loop runs on the main thread
+    finally:
+        s.close()

@@ -5,10 +5,16 @@ A cassette whose first fingerprint matches is a candidate; only when the second 
 the same cassette is it trusted (the TOC and the speed trim come back). A cassette that
 does not match is remembered with both. Heard only when play runs through the leader's
 end at speed (playing from the start of the side, as after a rewind).
+
+A fingerprint is taken on a worker thread (8 s of audio: tens of milliseconds here,
+ten times that on a Zero 2 W), never in the tap's callback, so it delays no button and
+no block; it is judged on the loop when it is done, in the order the audio came. A
+cassette taken out, or play stopped, meanwhile makes the answer stale: it is dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -39,6 +45,7 @@ class Recognition:
         self._frames = 0
         self._armed = False
         self._prints: list[Fingerprint] = []
+        self._taking: list[asyncio.Future[Fingerprint]] = []  # on the worker, in order
         self.candidate: tuple[str, float] | None = None
         self.done = False
 
@@ -58,18 +65,43 @@ class Recognition:
             block = block[max(0, round((leader - position) * rate)):]
         elif t > self._expected + 0.05:  # play was interrupted: start again
             self._blocks, self._frames, self._prints, self._armed = [], 0, [], False
+            self._taking = []  # what is still being taken is stale
             return
         self._expected = end
         self._blocks.append(np.asarray(block))
         self._frames += len(block)
         if self._frames >= SECONDS * rate:
             audio = np.concatenate(self._blocks)
-            self._prints.append(take_fingerprint(audio, rate))
             rest = audio[int(SECONDS * rate):]
             self._blocks, self._frames = [rest], len(rest)
-            self._judge()
+            taking = self.ears.loop.run_in_executor(None, take_fingerprint, audio, rate)
+            self._taking.append(taking)
+            taking.add_done_callback(self._taken)
 
     _expected = 0.0
+
+    def _taken(self, taking: asyncio.Future[Fingerprint]) -> None:
+        """A fingerprint is done: judge those done, in the order their audio came."""
+        if taking not in self._taking:  # stale: reset, or play was interrupted
+            if not taking.cancelled() and taking.exception() is not None:
+                log.debug("a stale fingerprint failed: %s", taking.exception())
+            return
+        while self._taking and self._taking[0].done():
+            done = self._taking.pop(0)
+            if done.cancelled():  # the loop is closing
+                self._taking = []
+                return
+            if done.exception() is not None:
+                log.warning("the cassette's fingerprint could not be taken: %s",
+                            done.exception())
+                self._taking = []
+                return
+            memory = self.ears.memory
+            if self.done or memory is None or memory.id != CURRENT:
+                self._taking = []
+                return
+            self._prints.append(done.result())
+            self._judge()
 
     def _judge(self) -> None:
         memory = self.ears.memory
