@@ -6,10 +6,11 @@ the same cassette is it trusted (the TOC and the speed trim come back). A casset
 does not match is remembered with both. Heard only when play runs through the leader's
 end at speed (playing from the start of the side, as after a rewind).
 
-A fingerprint is taken on a worker thread (8 s of audio: tens of milliseconds here,
-ten times that on a Zero 2 W), never in the tap's callback, so it delays no button and
-no block; it is judged on the loop when it is done, in the order the audio came. A
-cassette taken out, or play stopped, meanwhile makes the answer stale: it is dropped.
+A fingerprint is taken, and scored against every known cassette's, on a worker thread
+(8 s of audio took 30 ms here and each score 20 ms; ten times that on a Zero 2 W), never
+in the tap's callback, so it delays no button and no block; the answer is judged on the
+loop when it is done, in the order the audio came. Play interrupted meanwhile makes it
+stale: it is dropped.
 """
 
 from __future__ import annotations
@@ -34,6 +35,20 @@ log = logging.getLogger(__name__)
 
 START_WITHIN = 1.0  # s after the leader's end: play must have begun before this
 
+Heard = tuple[Fingerprint, dict[str, float]]  # a fingerprint, and its score per known cassette
+
+
+def hear(audio: np.ndarray, rate: float, known: list[tuple[str, str]], part: int) -> Heard:
+    """On the worker: the fingerprint of `audio`, and its score against part `part`
+    (0: the first 8 s, 1: the next) of each known cassette that has one."""
+    heard = take_fingerprint(audio, rate)
+    scores = {}
+    for cassette_id, text in known:
+        parts = text.split(",")
+        if len(parts) > part:
+            scores[cassette_id] = match_score(Fingerprint.from_text(parts[part]), heard)
+    return heard, scores
+
 
 class Recognition:
     def __init__(self, ears: Any) -> None:
@@ -45,7 +60,7 @@ class Recognition:
         self._frames = 0
         self._armed = False
         self._prints: list[Fingerprint] = []
-        self._taking: list[asyncio.Future[Fingerprint]] = []  # on the worker, in order
+        self._taking: list[asyncio.Future[Heard]] = []  # on the worker, in order
         self.candidate: tuple[str, float] | None = None
         self.done = False
 
@@ -74,13 +89,15 @@ class Recognition:
             audio = np.concatenate(self._blocks)
             rest = audio[int(SECONDS * rate):]
             self._blocks, self._frames = [rest], len(rest)
-            taking = self.ears.loop.run_in_executor(None, take_fingerprint, audio, rate)
+            part = len(self._prints) + len(self._taking)  # 0: the first print, 1: the second
+            known = list(memory.known_fingerprints())  # as it is now, for the worker
+            taking = self.ears.loop.run_in_executor(None, hear, audio, rate, known, part)
             self._taking.append(taking)
             taking.add_done_callback(self._taken)
 
     _expected = 0.0
 
-    def _taken(self, taking: asyncio.Future[Fingerprint]) -> None:
+    def _taken(self, taking: asyncio.Future[Heard]) -> None:
         """A fingerprint is done: judge those done, in the order their audio came."""
         if taking not in self._taking:  # stale: reset, or play was interrupted
             if not taking.cancelled() and taking.exception() is not None:
@@ -100,17 +117,15 @@ class Recognition:
             if self.done or memory is None or memory.id != CURRENT:
                 self._taking = []
                 return
-            self._prints.append(done.result())
-            self._judge()
+            heard, scores = done.result()
+            self._prints.append(heard)
+            self._judge(scores)
 
-    def _judge(self) -> None:
+    def _judge(self, scores: dict[str, float]) -> None:
         memory = self.ears.memory
-        heard = self._prints[-1]
         if len(self._prints) == 1:
             best = None
-            for cassette_id, text in memory.known_fingerprints():
-                first = Fingerprint.from_text(text.split(",")[0])
-                score = match_score(first, heard)
+            for cassette_id, score in scores.items():
                 if score >= MATCH_THRESHOLD and (best is None or score > best[1]):
                     best = (cassette_id, score)
             self.candidate = best
@@ -120,18 +135,15 @@ class Recognition:
         self.done = True
         if self.candidate is not None:
             cassette_id = self.candidate[0]
-            known = dict(memory.known_fingerprints()).get(cassette_id, "")
-            parts = known.split(",")
-            if len(parts) > 1:
-                score = match_score(Fingerprint.from_text(parts[1]), heard)
-                if score >= MATCH_THRESHOLD:
-                    memory.recall(cassette_id)
-                    trim = self.ears.meter.restore_cassette_trim()
-                    self.ears.publish(CassetteKnown(
-                        "recognized", cassette_id, round(score, 3),
-                        sum(len(v) for v in memory.toc.marks.values()),
-                        None if trim is None else round(trim * 100, 4)))
-                    return
+            score = scores.get(cassette_id)  # None: it was remembered with one print only
+            if score is not None and score >= MATCH_THRESHOLD:
+                memory.recall(cassette_id)
+                trim = self.ears.meter.restore_cassette_trim()
+                self.ears.publish(CassetteKnown(
+                    "recognized", cassette_id, round(score, 3),
+                    sum(len(v) for v in memory.toc.marks.values()),
+                    None if trim is None else round(trim * 100, 4)))
+                return
         text = ",".join(p.to_text() for p in self._prints[:2])
         cassette_id = memory.remember(text)
         self.ears.publish(CassetteKnown("new", cassette_id))
