@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from capstan.harness.session import SimSession
 from capstan.sim import wavfile
+from capstan.sim.cassette import Cassette
 
 RATE = 48000
 
@@ -76,3 +78,24 @@ def test_close_writes_what_is_queued(tmp_path: Path) -> None:
     again = wavfile.TapeTrack(path, RATE)
     assert [int(again[i * 100:i * 100 + 1][0, 0]) for i in range(10)] == list(range(1, 11))
     again.close()
+
+
+def test_a_cassette_taken_out_while_the_loop_runs_is_saved_on_a_worker_thread(
+        session: SimSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    saved_on: list[threading.Thread] = []
+    save = Cassette.save
+
+    def recorded(self: Cassette) -> None:
+        saved_on.append(threading.current_thread())
+        save(self)
+
+    monkeypatch.setattr(Cassette, "save", recorded)
+    c = session.make_cassette("C60", position=30.0)
+    session.run_until(0.5)
+    saved_on.clear()
+    session.loop.call_soon(session.deck.eject)  # the user takes it out while it all runs
+    session.run_for(0.5)
+    assert session.deck.cassette is None
+    assert len(saved_on) == 1 and saved_on[0] is not threading.main_thread()
+    again = Cassette.open(c.directory, session.description.mechanism)
+    assert again.position == pytest.approx(30.0, abs=0.01)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import math
 import random
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from capstan.sim.i2c import SimI2CBus
 from capstan.sim.mechanism import TapeMotion
 from capstan.sim.pins import SimFactory
 from capstan.wavfile import to_int16
+
+log = logging.getLogger(__name__)
 
 PHYSICS_TICK = 0.01  # s of simulated time per physics step
 HEAD_LAG = PHYSICS_TICK + 0.001  # s: the playhead is rendered this far behind the capture clock
@@ -307,9 +310,18 @@ class SimDeck:
             if self.motion.spill > 0:
                 self.log({"type": "tape", "what": "chewed", "metres": round(
                     self.motion.spill * self.board.mechanism.nominal_speed, 3)})
-            c.save()
+            self._save(c)
             self.log({"type": "cassette", "what": "ejected"})
         return c
+
+    def _save(self, c: Cassette) -> None:
+        """The cassette's files made durable: on a worker thread while the loop runs (an
+        fsync may stall for hundreds of ms; the simulated-time loop holds its clock until
+        the thread is done), at once when it does not (a script between runs)."""
+        if self.loop.is_running():
+            self.loop.run_in_executor(None, c.save).add_done_callback(_saved)
+        else:
+            c.save()
 
     def flip(self) -> None:
         c = self.motion.cassette
@@ -516,6 +528,11 @@ class SimDeck:
         self.stop()
         if self.motion.cassette:
             self.motion.cassette.save()
+
+
+def _saved(saving: asyncio.Future[None]) -> None:
+    if not saving.cancelled() and saving.exception() is not None:
+        log.warning("the ejected cassette could not be saved: %s", saving.exception())
 
 
 @functools.lru_cache(maxsize=1)
