@@ -88,7 +88,8 @@ class Player:
         from capstan.audio.noise_reduction import DEFAULT_REFERENCE_DBFS
         from capstan.audio.nr_switch import NoiseReductionSwitch, NrPort
         from capstan.audio.tape_eq import tape_type_from_notches
-        from capstan.bluetooth.player import Headphones
+        from capstan.bluetooth.player import Headphones, HeadphonesPort
+        from capstan.bluetooth.remote import TransportPort
         from capstan.intelligence import TapeIntelligence
         from capstan.recording.recorder import Recorder
 
@@ -166,10 +167,19 @@ class Player:
         self._saved_at = 0.0
         self._identified: str | None = None
         self._watch: asyncio.TimerHandle | None = None
-        self.headphones = Headphones(self, state)  # the simulator may bind its service first
         # the cassettes the player knows, and the TOC of the one in: shared by the recording
-        # (its marks), the tape intelligence (recognition) and the NR switch (per cassette)
+        # (its marks), the tape intelligence (recognition), the NR switch (per cassette) and
+        # the headphones' remote (the track and the cassette's name it shows)
         self.cassettes = CassetteMemory(state if state is not None else MemoryStore())
+        self.headphones = Headphones(HeadphonesPort(  # the simulator may bind its service first
+            loop, self.bus, self.audio, self.led_players["bt"], self.pause, config, board.kind,
+            TransportPort(
+                loop, self.bus, state=lambda: self.deck.state, counter=lambda: self.counter,
+                length=lambda: self.tape_counter.length, side=lambda: self.intelligence.side,
+                track_number=lambda at: self.intelligence.track_number(at),
+                recording=lambda: bool(self.recording.armed),
+                searching=lambda: self.intelligence.search.active, command=self.command,
+                status_led=self.led_players["status"], memory=self.cassettes)), state)
         self.recording = Recorder(self, self.cassettes)  # arming, level: docs/recording.md
         self.intelligence = TapeIntelligence(self, self.cassettes)  # docs/tape-intelligence.md
         nr = getattr(d, "nr", None)

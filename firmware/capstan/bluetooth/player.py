@@ -19,15 +19,17 @@ The BT LED: off; blinking fast while the window is open; steady while connected.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from capstan.bluetooth.outputs import HeadphoneOutput, OutputVolumes, StreamOpener
-from capstan.bluetooth.remote import Remote
+from capstan.bluetooth.remote import Remote, TransportPort
 from capstan.devices import leds as lp
-from capstan.events import Event, Notice
+from capstan.events import Event, EventBus, Notice
 
 log = logging.getLogger(__name__)
 
@@ -35,29 +37,44 @@ PAIRING_BLINK = lp.blink(0.25)  # fast: "put your headphones in pairing mode"
 VOLUME_STEP = {"vol_up": +1, "vol_down": -1}
 
 
+@dataclass
+class HeadphonesPort:
+    """What the headphones need of the player (app.py makes it)."""
+
+    loop: asyncio.AbstractEventLoop
+    bus: EventBus
+    audio: Any  # the AudioChain: the headphones are one of its outputs
+    bt_led: Any  # the BT LED's LedPlayer
+    pause: Callable[[], None]  # pause a playing tape (the headphones went away)
+    config: dict[str, dict[str, Any]]  # the player's configuration
+    board_kind: str  # "pi": BlueZ on the system bus; else the simulator binds its own
+    transport: TransportPort  # for the headphones' own buttons (bluetooth/remote.py)
+
+
 class Headphones:
     """The player's side of Bluetooth headphones (see the module's docstring)."""
 
-    def __init__(self, player: Any, state: Any = None, service: Any = None,
+    def __init__(self, port: HeadphonesPort, state: Any = None, service: Any = None,
                  open_stream: StreamOpener | None = None, in_thread: bool = True) -> None:
         """`state`: a StateStore (load/save); `service`: a HeadphonesService, or None to make
         one on the Pi's system bus at start; `open_stream(address)`: the headphones' stream."""
-        self.player, self.loop = player, player.loop
+        self.port, self.loop = port, port.loop
         self.service = service
         self.state = state
         levels = state.load("volumes", {}) if state is not None else {}
-        self.volumes = OutputVolumes(player.audio, dict(levels if isinstance(levels, dict) else {}),
+        self.volumes = OutputVolumes(port.audio, dict(levels if isinstance(levels, dict) else {}),
                                      self._save_volumes)
-        self.output = HeadphoneOutput(player.audio, open_stream or self._bluealsa_stream,
-                                      self.volumes, player.pause, self.loop, in_thread)
-        self.remote = Remote(player, lambda: self.service.link.connected if self.service else None)
+        self.output = HeadphoneOutput(port.audio, open_stream or self._bluealsa_stream,
+                                      self.volumes, port.pause, self.loop, in_thread)
+        self.remote = Remote(port.transport,
+                             lambda: self.service.link.connected if self.service else None)
         self.unavailable: str | None = None  # why there is no Bluetooth, if there is none
         self._said = False
         self._unsubscribe: Callable[[], None] | None = None
 
     # life ------------------------------------------------------------------------------
     async def start(self) -> None:
-        self._unsubscribe = self.player.bus.subscribe(self._on_event, "bluetooth",
+        self._unsubscribe = self.port.bus.subscribe(self._on_event, "bluetooth",
                                                       "pairing_window")
         if self.service is None and self.unavailable is None:
             self.service = self._system_service()
@@ -77,7 +94,7 @@ class Headphones:
             await self.remote.start(self.service.bus, self.service.bluez.adapter)
         except Exception as exc:  # the tape still plays on the headphones
             log.warning("headphones: their buttons will not work: %s", exc)
-            self.player.bus.publish(Notice("bluetooth",
+            self.port.bus.publish(Notice("bluetooth",
                                            f"the headphones' buttons will not work: {exc}"))
         self._show_led()
 
@@ -90,7 +107,7 @@ class Headphones:
             if self.service is not None:
                 await self.service.stop()
         finally:
-            self.player.led_players["bt"].play(lp.OFF)
+            self.port.bt_led.play(lp.OFF)
 
     # buttons ----------------------------------------------------------------------------
     def gesture(self, button: str, action: str) -> None:
@@ -112,7 +129,7 @@ class Headphones:
     def forget_all(self) -> None:
         if self.service is not None:
             self.service.forget_all()
-            self.player.bus.publish(Notice("bluetooth", "every headphone was forgotten"))
+            self.port.bus.publish(Notice("bluetooth", "every headphone was forgotten"))
 
     # what the user sees ------------------------------------------------------------------
     def _on_event(self, t: float, event: Event) -> None:
@@ -128,14 +145,14 @@ class Headphones:
             pattern = lp.ON
         else:
             pattern = lp.OFF
-        self.player.led_players["bt"].play(pattern)
+        self.port.bt_led.play(pattern)
 
     def status(self) -> dict[str, Any]:
         base = self.service.status() if self.service is not None else {
             "pairing": False, "connected": None, "known": [], "output": None, "battery": {}}
         return {**base, "available": self.service is not None, "why_not": self.unavailable,
                 "remote": self.remote.registered,
-                "active_output": self.player.audio.outputs.active,
+                "active_output": self.port.audio.outputs.active,
                 "volume": self.volumes.level(), "volumes": dict(self.volumes.memory)}
 
     def _say_unavailable(self, why: str) -> None:
@@ -144,19 +161,19 @@ class Headphones:
         self.unavailable, self._said = why, True
         if first:
             # expected on the simulated board without [[headphones]]: no need to warn there
-            log.log(logging.INFO if self.player.board.kind == "sim" else logging.WARNING,
+            log.log(logging.INFO if self.port.board_kind == "sim" else logging.WARNING,
                     "headphones: %s", why)
-            self.player.bus.publish(Notice("bluetooth", f"no Bluetooth headphones: {why}"))
+            self.port.bus.publish(Notice("bluetooth", f"no Bluetooth headphones: {why}"))
         else:
             log.info("headphones: %s", why)
 
     # the Pi ------------------------------------------------------------------------------------
     def _system_service(self) -> Any:
-        config = self.player.config
+        config = self.port.config
         if not config.get("bluetooth", {}).get("enabled", True):
             self.unavailable = "Bluetooth is off in the configuration ([bluetooth] enabled)"
             return None
-        if self.player.board.kind != "pi":
+        if self.port.board_kind != "pi":
             self.unavailable = ("the simulated board has no Bluetooth here (capstan sim with "
                                 "[[headphones]] runs it against the BlueZ mock)")
             return None
@@ -165,18 +182,18 @@ class Headphones:
         if self.state is None:
             from capstan.state import StateStore
 
-            self.state = StateStore(Path(config["player"]["state_dir"]), self.player.bus,
+            self.state = StateStore(Path(config["player"]["state_dir"]), self.port.bus,
                                     self.loop)
         pause = bool(config["transport"]["pause_on_headphones_lost"])
-        return HeadphonesService(self.player.bus, self._load_known, self._save_known,
+        return HeadphonesService(self.port.bus, self._load_known, self._save_known,
                                  BluetoothConfig(pause_on_loss=pause))
 
     def _bluealsa_stream(self, address: str) -> Any:
         from capstan.bluetooth.playback import BlueAlsaPlayback
 
-        audio = self.player.audio
+        audio = self.port.audio
         return BlueAlsaPlayback(address, rate=audio.rate, channels=audio.capture.channels,
-                                period=self.player.config["player"]["period"])
+                                period=self.port.config["player"]["period"])
 
     def _load_known(self) -> list[str]:
         known = self.state.load("headphones", []) if self.state is not None else []

@@ -16,6 +16,8 @@ published properties current; :class:`MprisPlayer` is the D-Bus face.
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from dbus_fast import DBusError, Variant
@@ -25,10 +27,11 @@ from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, m
 from capstan.bluetooth import defs
 from capstan.bluetooth.bluez import BluetoothError, call
 from capstan.bluetooth.events import BluetoothEvent
+from capstan.cassettes import CURRENT, CassetteMemory
 from capstan.deck import transport as tp
 from capstan.deck.events import SkipRequested
 from capstan.devices import leds as lp
-from capstan.events import Event, Refused
+from capstan.events import Event, EventBus, Refused
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +86,31 @@ def remote_actions(state: tp.State, button: str, recording: bool = False,
     return [tp.Press(key), tp.Press(key, "long")]
 
 
+@dataclass
+class TransportPort:
+    """What the headphones' remote needs of the player (app.py makes it): the transport
+    as it is and a way to drive it, the cassette's memory, the status LED."""
+
+    loop: asyncio.AbstractEventLoop
+    bus: EventBus
+    state: Callable[[], tp.State]  # the transport's state
+    counter: Callable[[], float]  # seconds of tape before the head
+    length: Callable[[], str | None]  # the cassette's length, once the counter named it
+    side: Callable[[], str]  # the side facing the head
+    track_number: Callable[[float], int]  # the track playing at a tape position
+    recording: Callable[[], bool]  # recording, or armed to record
+    searching: Callable[[], bool]  # a music search is under way
+    command: Callable[[str, str], None]  # a button's gesture, as the panel gives it
+    status_led: Any  # the status LED's LedPlayer (a refusal flashes it)
+    memory: CassetteMemory  # the cassette's TOC and name
+
+
 class Remote:
     """The player's side of the headphones' remote: commands in, properties out."""
 
-    def __init__(self, player: Any, address: Any) -> None:
+    def __init__(self, port: TransportPort, address: Any) -> None:
         """`address()`: the connected headphones' address, or None."""
-        self.player, self.loop = player, player.loop
+        self.port, self.loop = port, port.loop
         self.address = address
         self.iface = MprisPlayer(self)
         self.props: dict[str, Any] = {}
@@ -105,7 +127,7 @@ class Remote:
         self._bus, self._adapter = bus, adapter
         self.props, self._at = self.snapshot(), self.loop.time()
         bus.export(defs.MPRIS_PATH, self.iface)
-        self._unsubscribe = self.player.bus.subscribe(self._on_event, *WATCHED)
+        self._unsubscribe = self.port.bus.subscribe(self._on_event, *WATCHED)
         try:
             await call(bus, defs.BLUEZ, adapter, defs.MEDIA, "RegisterPlayer", "oa{sv}",
                        [defs.MPRIS_PATH, self.registration()])
@@ -141,27 +163,27 @@ class Remote:
     # commands --------------------------------------------------------------------------
     def press(self, button: str) -> None:
         """A headphone button, as BlueZ called it: reported, then done as the panel would."""
-        p = self.player
+        p = self.port
         p.bus.publish(BluetoothEvent("remote", self.address(), button=button))
-        recording = p.deck.state in tp.RECORD_STATES or bool(getattr(p.recording, "armed", False))
-        searching = p.intelligence.search.active
-        for action in remote_actions(p.deck.state, button, recording, searching):
+        state = p.state()
+        recording = state in tp.RECORD_STATES or p.recording()
+        for action in remote_actions(state, button, recording, p.searching()):
             if isinstance(action, tp.Press):
                 p.command(action.button, action.gesture)
             elif isinstance(action, tp.Skip):
                 p.bus.publish(SkipRequested(action.direction))
             else:
                 p.bus.publish(Refused(action.action, action.reason))
-                p.led_players["status"].flash(*lp.REFUSED_FLASH)
+                p.status_led.flash(*lp.REFUSED_FLASH)
 
     # what is published ----------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         """PlaybackStatus, Position (µs into the track) and Metadata, from the deck now."""
-        p = self.player
-        state = p.deck.state
-        track, start, length = self._track(p.counter)
+        p = self.port
+        state, counter = p.state(), p.counter()
+        track, start, length = self._track(counter)
         return {"PlaybackStatus": STATUS.get(state, "Stopped"),
-                "Position": round(max(0.0, p.counter - start) * 1e6),
+                "Position": round(max(0.0, counter - start) * 1e6),
                 "Metadata": self._metadata(state, track, length)}
 
     def registration(self) -> dict[str, Variant]:
@@ -176,12 +198,11 @@ class Remote:
 
     def _track(self, counter: float) -> tuple[int | None, float, float | None]:
         """(track number, its start, its length) at COUNTER; (None, 0, None) with no TOC."""
-        ears = self.player.intelligence
-        memory = ears.memory
-        tracks = memory.toc.tracks(ears.side) if memory is not None else []
+        p = self.port
+        tracks = p.memory.toc.tracks(p.side())
         if not tracks:
             return None, 0.0, None
-        number = min(ears.track_number(counter), len(tracks))
+        number = min(p.track_number(counter), len(tracks))
         t = tracks[number - 1]
         return number, t.start, None if t.end is None else t.end - t.start
 
@@ -190,7 +211,7 @@ class Remote:
         if state == tp.State.NO_CASSETTE:
             return {"mpris:trackid": Variant("o", NO_TRACK),
                     "xesam:title": Variant("s", "No cassette")}
-        side = self.player.intelligence.side
+        side = self.port.side()
         number = track or 1
         meta = {"mpris:trackid": Variant("o", f"/org/capstan/track/{side}{number}"),
                 "xesam:title": Variant("s", f"Side {side}, track {number}"),
@@ -202,14 +223,12 @@ class Remote:
 
     def cassette_name(self) -> str:
         """The cassette's given name, else what the player knows of it (its id, its length)."""
-        p = self.player
-        memory = p.intelligence.memory
-        name = memory.extra.get("name") if memory is not None else None
+        memory = self.port.memory
+        name = memory.extra.get("name")
         if isinstance(name, str) and name:
             return name
-        known = memory is not None and memory.id != "current"
-        length = p.tape_counter.length
-        what = f"Cassette {memory.id}" if known else "Cassette"  # type: ignore[union-attr]
+        length = self.port.length()
+        what = f"Cassette {memory.id}" if memory.id != CURRENT else "Cassette"
         return f"{what} ({length})" if length else what
 
     def _on_event(self, t: float, event: Event) -> None:
@@ -237,13 +256,13 @@ class Remote:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        p = self.player
-        if p.deck.state != tp.State.PLAYING or p.intelligence.memory is None:
+        p = self.port
+        if p.state() != tp.State.PLAYING:
             return
-        toc, side = p.intelligence.memory.toc, p.intelligence.side
-        upcoming = [m.position for m in toc.marks[side] if m.position > p.counter + 0.01]
+        counter = p.counter()
+        upcoming = [m.position for m in p.memory.toc.marks[p.side()] if m.position > counter + 0.01]
         if upcoming:
-            self._timer = self.loop.call_later(min(upcoming) - p.counter + BOUNDARY_SLACK,
+            self._timer = self.loop.call_later(min(upcoming) - counter + BOUNDARY_SLACK,
                                                self.refresh)
 
 
