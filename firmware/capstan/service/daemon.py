@@ -123,9 +123,7 @@ class Daemon:
                     self.ready = True
                     log.info("ready: capstan status --socket %s", self.socket_path)
                 if self.update_root is not None:
-                    from capstan.update.leds import show_update_result
-
-                    show_update_result(self.player, self.update_root, self.state)
+                    await self._show_update_result()
                     self._follow_result = self._follow_update_result()
                 await stop.wait()
             finally:
@@ -138,6 +136,16 @@ class Daemon:
             await self.control.stop()
             self.state.flush()
         return 0
+
+    async def _show_update_result(self) -> None:
+        """The last update's outcome on the LEDs, the result file read off the loop."""
+        from capstan.update.ledger import read_result
+        from capstan.update.leds import show_update_result
+        from capstan.update.slots import Layout
+
+        assert self.update_root is not None
+        text = await self.loop.run_in_executor(None, read_result, Layout(self.update_root))
+        show_update_result(self.player.led_players, self.bus, text, self.state)
 
     def _follow_update_result(self) -> asyncio.Task[None] | None:
         """With the USB drive ([usb] gadget = "storage" or "both"), an update taken off it
@@ -158,7 +166,7 @@ class Daemon:
             while True:
                 await asyncio.sleep(RESULT_POLL)
                 text = await self.loop.run_in_executor(None, read_result, layout)
-                show_update_result(self.player, layout.root, self.state, text)
+                show_update_result(self.player.led_players, self.bus, text, self.state)
         return self.loop.create_task(follow())
 
     # status -----------------------------------------------------------------

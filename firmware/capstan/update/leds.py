@@ -14,14 +14,13 @@ the outcome for ten seconds after its start:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from capstan.devices import leds as lp
-from capstan.events import Event
-from capstan.update.ledger import outcome_of, read_result
-from capstan.update.slots import Layout
+from capstan.events import Event, EventBus
+from capstan.update.ledger import outcome_of
 
 SHOW_FOR = 10.0  # s
 PATTERNS = {
@@ -38,12 +37,12 @@ class UpdateShown(Event):
     what: str  # the outcome, as in UPDATE-RESULT.txt
 
 
-def show_update_result(player: Any, root: Path, store: Any,
-                       text: str | None = None) -> str | None:
-    """Flash the last update's outcome if it has not been shown yet; returns it (or None).
-    `text`: the result file's text, already read (off the loop); else it is read here."""
-    if text is None:
-        text = read_result(Layout(root))
+def show_update_result(leds: Mapping[str, lp.LedPlayer], bus: EventBus, text: str | None,
+                       store: Any) -> str | None:
+    """Flash the last update's outcome on the player's LEDs (`leds`, by role) if it has not
+    been shown yet; returns it (or None). `text`: UPDATE-RESULT.txt as the caller read it,
+    off the loop (`ledger.read_result`), None when there is none; `store` remembers what
+    was shown."""
     outcome = outcome_of(text)
     if outcome is None:
         return None
@@ -51,7 +50,7 @@ def show_update_result(player: Any, root: Path, store: Any,
     if store.load("update-shown", {}).get("result") == digest:
         return None
     led, pattern = PATTERNS[outcome]
-    player.led_players[led].flash(pattern, SHOW_FOR)
-    player.bus.publish(UpdateShown(outcome))
+    leds[led].flash(pattern, SHOW_FOR)
+    bus.publish(UpdateShown(outcome))
     store.save("update-shown", {"result": digest})
     return outcome
