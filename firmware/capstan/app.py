@@ -198,6 +198,10 @@ class Player:
         self.usb_audio: Any = None  # the tape into the USB gadget's sound card: docs/usb.md
         self.started = False
 
+    def socket_commands(self) -> dict[str, Any]:
+        """The control socket's commands the subsystems register (`record`, `digitize`)."""
+        return {**self.recording.socket_commands(), **self.intelligence.socket_commands()}
+
     @property
     def counter(self) -> float:
         """Seconds of tape before the head, as the firmware believes (the report's counter)."""

@@ -189,6 +189,30 @@ NASTY = [
 ]
 
 
+def test_a_subsystems_own_command_is_answered_and_listed(tmp_path: Path) -> None:
+    def wind(request: dict[str, Any]) -> dict[str, Any]:
+        turns = request.get("turns")
+        if not isinstance(turns, int):
+            raise ValueError("wind takes \"turns\": a whole number")
+        return {"ok": True, "wound": turns}
+
+    r = Rig(tmp_path, commands={"wind": wind})
+    try:
+        s = r.connect()
+        assert r.ask(s, {"cmd": "wind", "turns": 3}) == {"ok": True, "wound": 3}
+        assert r.ask(s, {"cmd": "wind"}) == {"ok": False,
+                                             "error": "wind takes \"turns\": a whole number"}
+        assert "wind" in r.ask(s, {"cmd": "help"})["commands"]  # type: ignore[index]
+        unknown = r.ask(s, {"cmd": "fly"})
+        assert unknown is not None and "wind" in unknown["error"]
+        s.close()
+    finally:
+        r.close()
+    with pytest.raises(ValueError, match="status"):  # no subsystem takes a server's command
+        ControlServer(StandIn(SimulatedTimeLoop()), tmp_path / "x.sock",
+                      commands={"status": wind})
+
+
 @pytest.mark.parametrize("line", NASTY, ids=range(len(NASTY)))
 def test_every_malformed_line_gets_an_error_reply_and_the_connection_goes_on(
         rig: Rig, line: bytes, caplog: pytest.LogCaptureFixture) -> None:

@@ -61,7 +61,11 @@ IDLE_TIMEOUT = 10.0  # s (loop time) a client may take to send a complete line
 WRITE_TIMEOUT = 10.0  # s (loop time) a client may leave its replies unread
 ACCEPT_PAUSE = 0.2  # s without accepting after running out of file descriptors
 ACCEPT_BATCH = 64  # connections accepted per wake-up of the loop
-COMMANDS = ("status", "press", "hold", "pair", "events", "record", "digitize", "ping", "help")
+# the server's own commands; the subsystems register theirs (Player.socket_commands())
+COMMANDS = ("status", "press", "hold", "pair", "events", "ping", "help")
+# a subsystem's command: the request in, the reply out ({"ok": …}); a ValueError or a
+# CapstanError raised is an error reply with its message
+SocketCommand = Callable[[dict[str, Any]], dict[str, Any]]
 _OUT_OF_FILES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 
@@ -108,10 +112,16 @@ class _Client:
 class ControlServer:
     def __init__(self, player: Any, path: Path | str, mode: int = 0o660, group: int | None = None,
                  extra_status: Callable[[], dict[str, Any]] | None = None, *,
+                 commands: dict[str, SocketCommand] | None = None,
                  max_clients: int = MAX_CLIENTS, idle_timeout: float = IDLE_TIMEOUT,
                  write_timeout: float = WRITE_TIMEOUT) -> None:
+        """`commands`: the subsystems' own commands, by name (`Player.socket_commands()`)."""
         self.player, self.path, self.mode, self.group = player, Path(path), mode, group
         self.extra_status = extra_status
+        self.commands = dict(commands or {})
+        clash = set(self.commands) & set(COMMANDS)
+        if clash:
+            raise ValueError(f"socket commands registered twice: {', '.join(sorted(clash))}")
         self.max_clients, self.idle_timeout = max_clients, idle_timeout
         self.write_timeout = write_timeout
         self.requests = 0
@@ -346,7 +356,8 @@ class ControlServer:
         if cmd == "ping":
             return {"ok": True}
         if cmd == "help":
-            return {"ok": True, "commands": list(COMMANDS), "buttons": list(self.player.buttons)}
+            return {"ok": True, "commands": self.command_names(),
+                    "buttons": list(self.player.buttons)}
         if cmd == "status":
             status = dict(self.player.status())
             if self.extra_status is not None:
@@ -377,17 +388,17 @@ class ControlServer:
             return _refused_reply(refused)
         if cmd == "events":
             return {"ok": True, "following": True}
-        if cmd == "record":  # a planned playlist (capstan record --playlist) onto the tape
-            from capstan.recording.control import handle_record
+        handler = self.commands.get(cmd) if isinstance(cmd, str) else None
+        if handler is not None:  # a subsystem's own command
+            try:
+                return handler(request)
+            except (ValueError, CapstanError) as exc:
+                raise RequestError(str(exc)) from None
+        raise RequestError(f"unknown command {cmd!r} (commands: "
+                           f"{', '.join(self.command_names())})")
 
-            return handle_record(self.player, request)
-        if cmd == "digitize":  # what plays to FLAC, a file per track (docs/tape-intelligence.md)
-            on = request.get("on", True)
-            if not isinstance(on, bool):
-                raise RequestError("digitize takes \"on\": true or false")
-            self.player.intelligence.digitizer.enable(on)
-            return {"ok": True, "digitizing": on}
-        raise RequestError(f"unknown command {cmd!r} (commands: {', '.join(COMMANDS)})")
+    def command_names(self) -> list[str]:
+        return [*COMMANDS, *self.commands]
 
     @contextlib.contextmanager
     def _refusals(self) -> Iterator[list[str]]:
@@ -451,7 +462,7 @@ def _parse(line: bytes) -> dict[str, Any]:
     if not isinstance(request, dict):
         raise RequestError("a request is a JSON object, e.g. {\"cmd\": \"status\"}")
     if not isinstance(request.get("cmd"), str):
-        raise RequestError(f"a request needs \"cmd\" (one of {', '.join(COMMANDS)})")
+        raise RequestError("a request needs \"cmd\" ({\"cmd\": \"help\"} lists the commands)")
     ident = request.get("id")
     if isinstance(ident, bool) or not (ident is None or (isinstance(ident, str | int)
                                        and len(str(ident)) <= 100)):

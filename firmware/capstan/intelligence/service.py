@@ -59,6 +59,18 @@ class TapeIntelligence:
             self.bus.subscribe(self._on_event, "transport", "button", "skip", "safety"),
         ]
 
+    def socket_commands(self) -> dict[str, Any]:
+        """The control socket's commands this subsystem answers (control/server.py):
+        `digitize` ({"on": true|false}) sends what plays to FLAC, a file per track."""
+        return {"digitize": self._digitize_command}
+
+    def _digitize_command(self, request: dict[str, Any]) -> dict[str, Any]:
+        on = request.get("on", True)
+        if not isinstance(on, bool):
+            raise ValueError("digitize takes \"on\": true or false")
+        self.digitizer.enable(on)
+        return {"ok": True, "digitizing": on}
+
     def stop(self) -> None:
         for u in self._unsubscribe:
             u()

@@ -1,4 +1,4 @@
-"""The control socket's `record` command (to be routed by control/server.py):
+"""The control socket's `record` command, registered by `Recorder.socket_commands()`:
 
     {"cmd": "record", "playlist": [{"path": …, "gain_db": …, "start": …, "seconds": …}],
      "gap": 3}  ->  {"ok": true} | {"ok": false, "error": "side A is write-protected: …"}
@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 
-def handle_record(player: Any, request: dict[str, Any]) -> dict[str, Any]:
+def handle_record(recorder: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """A planned playlist (`capstan record --playlist`) onto the tape, by `recorder`."""
     from capstan.recording.plan import PlannedTrack
 
     items = request.get("playlist")
@@ -27,5 +28,5 @@ def handle_record(player: Any, request: dict[str, Any]) -> dict[str, Any]:
     if missing:
         return {"ok": False, "error": f"the player cannot read {', '.join(missing)}: "
                                       "copy the files onto the player first"}
-    reason = player.recording.record_playlist(tracks, gap)
+    reason = recorder.record_playlist(tracks, gap)
     return {"ok": True} if reason is None else {"ok": False, "error": reason}

@@ -86,6 +86,12 @@ class Recorder:
                              self.bus.subscribe(self._tape_type, "tape_type")]
         self._tick_timer = self.loop.call_later(TICK, self._tick)
 
+    def socket_commands(self) -> dict[str, Any]:
+        """The control socket's commands this subsystem answers (control/server.py)."""
+        from capstan.recording.control import handle_record
+
+        return {"record": lambda request: handle_record(self, request)}
+
     def stop(self) -> None:
         for off in self._unsubscribe:
             off()

@@ -104,7 +104,8 @@ class Daemon:
             # no machine to switch off on the simulated board: the daemon ends instead
             power_off=stop.set if self.board.kind == "sim" else None)
         self.control = ControlServer(self.player, self.socket_path, group=self.socket_group,
-                                     extra_status=self.status)
+                                     extra_status=self.status,
+                                     commands=self.player.socket_commands())
         await self.control.start()
         try:
             await self.player.start()
