@@ -387,6 +387,11 @@ class Player:
                                                     "opened while the tape moved"))
 
     # the deck -----------------------------------------------------------------
+    def request(self, event: tp.Event) -> None:
+        """A subsystem's request to the transport (the recorder's STOP at the end of a side,
+        its REC+PLAY, its safe stop): stepped and carried out as a button's would be."""
+        self._dispatch(event)
+
     def _dispatch(self, event: tp.Event) -> None:
         before = self.deck
         self.deck, commands = tp.step(self.deck, event, self.loop.time())

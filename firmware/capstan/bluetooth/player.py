@@ -72,6 +72,16 @@ class Headphones:
         self._said = False
         self._unsubscribe: Callable[[], None] | None = None
 
+    def bind(self, service: Any, open_stream: StreamOpener | None = None,
+             in_thread: bool = True) -> None:
+        """Before start: Bluetooth through `service` (a HeadphonesService on a bus other than
+        the system's: the simulator's), the headphones' stream from `open_stream`;
+        `in_thread` False when that stream answers at once (no writer thread)."""
+        self.service = service
+        if open_stream is not None:
+            self.output.open_stream = open_stream
+        self.output.in_thread = in_thread
+
     # life ------------------------------------------------------------------------------
     async def start(self) -> None:
         self._unsubscribe = self.port.bus.subscribe(self._on_event, "bluetooth",

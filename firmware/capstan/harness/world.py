@@ -389,9 +389,7 @@ def _bind(session: Any, world: BluetoothWorld) -> None:
                                 config=BluetoothConfig(pause_on_loss=pause),
                                 bus=world.firmware_bus)
     world.bind(service)
-    hp = player.headphones
-    hp.service = service
-    hp.output.open_stream = lambda address: HeadphoneWav(world.writer, session.loop,
-                                                         session.period)
-    hp.output.in_thread = False  # the WAV answers at once: no thread, no wall-clock wait
+    player.headphones.bind(  # the WAV answers at once: no thread, no wall-clock wait
+        service, lambda address: HeadphoneWav(world.writer, session.loop, session.period),
+        in_thread=False)
     session.deck.headphones = world  # the front panel's `h` key: start_pairing()

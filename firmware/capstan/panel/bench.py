@@ -88,9 +88,9 @@ class Bench:
             self.bluetooth = None
             return
         if self.bluetooth is not None:  # the sound follows the headphones: to the speaker too
-            output = self.player.headphones.output
-            output.open_stream = lambda address: HeadphonesTee(self.jack, self.headphones_meter)
-            output.in_thread = False
+            hp = self.player.headphones
+            hp.bind(hp.service, lambda address: HeadphonesTee(self.jack, self.headphones_meter),
+                    in_thread=False)
 
     def log(self, event: dict[str, Any]) -> None:
         """The simulated world's events (a headphone in pairing mode, …), as the deck's are."""

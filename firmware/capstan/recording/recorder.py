@@ -154,7 +154,7 @@ class Recorder:
             if self._muting and b == "stop":  # the feed is silent already
                 self._cancel_pending()
                 self._muting = False
-                self.player._dispatch(tp.Press("stop"))
+                self.player.request(tp.Press("stop"))
             elif self._pending is None:
                 if b == "rec":
                     self.rec_mute()
@@ -228,7 +228,7 @@ class Recorder:
         """Start recording now (PLAY while armed, a sync start, a playlist): checks first."""
         if self._refused(self.refusal(start=True)):
             return False
-        self.player._dispatch(tp.Chord("rec+play"))
+        self.player.request(tp.Chord("rec+play"))
         return self.player.deck.state == tp.State.RECORDING
 
     def record_playlist(self, tracks: list[Any], gap: float) -> str | None:
@@ -341,7 +341,7 @@ class Recorder:
         self._pending = None
         self._muting = False
         if self.player.deck.state == tp.State.RECORDING:
-            self.player._dispatch(event)
+            self.player.request(event)
 
     def _cancel_pending(self) -> None:
         if self._pending is not None:
