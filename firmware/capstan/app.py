@@ -186,7 +186,7 @@ class Player:
         self.nr = NoiseReductionSwitch(NrPort(  # B-type NR per cassette: nr_switch.py
             self.audio, self.bus, self.led_players["status"],
             deck_state=lambda: self.deck.state.value, recorder=self.recording,
-            memory=lambda: self.cassettes, mechanism=d.mechanism.profile,
+            memory=self.cassettes, mechanism=d.mechanism.profile,
             default_dbfs=nr.reference_dbfs if nr is not None else DEFAULT_REFERENCE_DBFS),
             state)
         self.store = state  # flushed by safe_stop() before a power-off

@@ -49,7 +49,7 @@ class NrPort:
     status_led: Any  # the status LED's pattern player
     deck_state: Callable[[], str]  # the transport's state's value
     recorder: Any  # `armed`, and the record feed whose encoder follows the switch
-    memory: Callable[[], Any]  # the cassette's memory (None while there is none)
+    memory: Any  # the player's CassetteMemory (the cassette in, or the last one)
     mechanism: str  # the mechanism profile: the reference level is stored per profile
     default_dbfs: float  # the board's reference level until a calibration
 
@@ -126,21 +126,17 @@ class NoiseReductionSwitch:
             feed.encoder = None
 
     # the cassette's memory ---------------------------------------------------------------------
-    def _memory(self) -> Any:
-        return self.port.memory()
-
     def _remember(self, on: bool) -> None:
-        memory = self._memory()
-        if memory is None or self.port.deck_state() == "no_cassette":
+        if self.port.deck_state() == "no_cassette":
             return
+        memory = self.port.memory
         memory.extra["nr"] = bool(on)
         memory.save()
 
     def _on_event(self, t: float, event: Event) -> None:
         if event.type == "cassette_known" and getattr(event, "what", "") in ("recognized",
                                                                               "new"):
-            memory = self._memory()
-            saved = None if memory is None else memory.extra.get("nr")
+            saved = self.port.memory.extra.get("nr")
             if saved is None:
                 self._remember(self.on)  # an unknown cassette takes the switch as it is
             elif bool(saved) != self.on:

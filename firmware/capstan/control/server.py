@@ -388,7 +388,7 @@ class ControlServer:
             return _refused_reply(refused)
         if cmd == "events":
             return {"ok": True, "following": True}
-        handler = self.commands.get(cmd) if isinstance(cmd, str) else None
+        handler = self.commands.get(cmd)
         if handler is not None:  # a subsystem's own command
             try:
                 return handler(request)

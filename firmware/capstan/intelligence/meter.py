@@ -83,10 +83,9 @@ class LiveMeter:
         trim = max(-MAX_TRIM, min(MAX_TRIM, trim))
         self._apply(trim)
         memory = self.ears.memory
-        if memory is not None:
-            memory.extra["speed_trim"] = trim
-            memory.save()
-            memory.store.save(DECK_TRIM, {"speed_trim": trim})
+        memory.extra["speed_trim"] = trim
+        memory.save()
+        memory.store.save(DECK_TRIM, {"speed_trim": trim})
         self.ears.publish(SpeedTrimmed(round(error * 100, 4), round(trim * 100, 4)))
         self._start(tone)  # measure again at the corrected speed
 
@@ -95,7 +94,7 @@ class LiveMeter:
 
     def restore_deck_trim(self) -> None:
         memory = self.ears.memory
-        if memory is None or not self.trim_enabled:
+        if not self.trim_enabled:
             return
         saved = memory.store.load(DECK_TRIM, {})
         trim = saved.get("speed_trim") if isinstance(saved, dict) else None
@@ -104,7 +103,7 @@ class LiveMeter:
 
     def restore_cassette_trim(self) -> float | None:
         memory = self.ears.memory
-        trim = memory.extra.get("speed_trim") if memory is not None else None
+        trim = memory.extra.get("speed_trim")
         if not self.trim_enabled or not isinstance(trim, int | float) or abs(trim) > MAX_TRIM:
             return None
         self._apply(float(trim))

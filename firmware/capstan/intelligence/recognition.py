@@ -67,7 +67,7 @@ class Recognition:
     def feed(self, block: np.ndarray, t: float, position: float) -> None:
         """A block heard at speed: loop time `t` of its first frame, tape `position`."""
         memory = self.ears.memory
-        if self.done or memory is None or memory.id != CURRENT:
+        if self.done or memory.id != CURRENT:
             return
         leader, rate = self.ears.leader, self.ears.rate
         end = t + len(block) / rate
@@ -113,8 +113,7 @@ class Recognition:
                             done.exception())
                 self._taking = []
                 return
-            memory = self.ears.memory
-            if self.done or memory is None or memory.id != CURRENT:
+            if self.done or self.ears.memory.id != CURRENT:  # recognized meanwhile
                 self._taking = []
                 return
             heard, scores = done.result()

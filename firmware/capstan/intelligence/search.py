@@ -127,11 +127,11 @@ class MusicSearch:
     # planning ----------------------------------------------------------------------
     def _plan(self) -> None:
         ears = self.ears
-        toc = ears.memory.toc if ears.memory is not None else None
+        toc = ears.memory.toc
         side = ears.side
         goal = None
         self.counted = ears.player.tape_counter.position is not None  # else: only listening
-        if self.counted and toc is not None and (toc.marks[side] or toc.starts[side] is not None):
+        if self.counted and (toc.marks[side] or toc.starts[side] is not None):
             if self.direction == "next":
                 goal = toc.next_boundary(side, self.origin, self.count)
             else:
@@ -283,7 +283,7 @@ class MusicSearch:
     def _sound_returns(self, position: float) -> None:
         ears = self.ears
         heard = position - (self._silence_at or position)
-        if heard >= KEEP_MARK_AFTER and ears.memory is not None:
+        if heard >= KEEP_MARK_AFTER:
             start = round(position, 3)
             if ears.memory.add_mark(ears.side, start, "detected"):
                 ears.publish(TrackEvent("boundary", ears.side, start, ears.track_number(start)))

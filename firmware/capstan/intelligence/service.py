@@ -114,7 +114,7 @@ class TapeIntelligence:
         if pos > self.leader + 0.1:  # the leader has no oxide: no hiss to learn from
             for mark in self.detector.feed(block, t):
                 self._boundary(mark.gap_start, mark.gap_end)
-        if self.detector.first_sound is not None and self.memory is not None:
+        if self.detector.first_sound is not None:
             self._first_sound(self.position_at(self.detector.first_sound))
         self.search.feed(block, t, pos)
         self.recognition.feed(block, t, pos)
@@ -122,15 +122,12 @@ class TapeIntelligence:
         self.digitizer.feed(block, pos)
 
     def _first_sound(self, position: float) -> None:
-        assert self.memory is not None
         toc = self.memory.toc
         if toc.starts[self.side] is None and position < self.leader + 5.0:
             toc.set_span(self.side, start=round(max(position, self.leader), 3))
             self.memory.save()
 
     def _boundary(self, gap_start: float, gap_end: float) -> None:
-        if self.memory is None:
-            return
         start = round(self.position_at(gap_end), 3)
         if self.memory.add_mark(self.side, start, "detected"):
             number = self.track_number(start)
@@ -139,8 +136,6 @@ class TapeIntelligence:
 
     def track_number(self, position: float) -> int:
         """The number of the track playing at `position` (1-based)."""
-        if self.memory is None:
-            return 1
         return 1 + sum(1 for m in self.memory.toc.marks[self.side] if m.position <= position + 0.01)
 
     def _on_event(self, t: float, event: Event) -> None:
@@ -149,7 +144,7 @@ class TapeIntelligence:
             state = str(getattr(event, "state", ""))
             if state == "no_cassette":
                 self._cassette_out()
-            elif self._was_empty and self.memory is not None:
+            elif self._was_empty:
                 self._cassette_in()
             self._was_empty = state == "no_cassette"
             if state != "playing":
@@ -165,7 +160,6 @@ class TapeIntelligence:
     _was_empty = False
 
     def _cassette_in(self) -> None:
-        assert self.memory is not None
         self.memory.inserted()
         self.detector = TrackDetector(self.rate)
         self.recognition.reset()
@@ -179,11 +173,10 @@ class TapeIntelligence:
     # status -------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         memory = self.memory
-        toc = memory.toc if memory is not None else None
         return {
-            "cassette": memory.id if memory is not None and memory.id != CURRENT else None,
+            "cassette": memory.id if memory.id != CURRENT else None,
             "tracks": [[round(tr.start, 2), None if tr.end is None else round(tr.end, 2)]
-                       for tr in toc.tracks(self.side)] if toc is not None else [],
+                       for tr in memory.toc.tracks(self.side)],
             "track": self.track_number(self.player.counter),
             "search": self.search.status(),
             **self.meter.status(),
